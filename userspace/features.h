@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel feature probing, in one place: probes ask this module what the kernel supports and
+ * pick their hook flavour from the answers; nothing else guesses from kernel versions.
+ */
+#ifndef NOVASCOPE_FEATURES_H
+#define NOVASCOPE_FEATURES_H
+
+#include <stdbool.h>
+
+struct ns_features {
+	bool btf;          /* /sys/kernel/btf/vmlinux: CO-RE possible */
+	bool tp_btf;       /* BTF-enabled raw tracepoints (5.5+) */
+	bool raw_tp;       /* raw tracepoints (4.17+) */
+	bool fentry;       /* fentry/fexit trampolines (5.5+, and allowed here) */
+	bool kprobes;      /* CONFIG_KPROBES with the kprobe PMU or kprobe_events */
+	bool task_storage; /* BPF_MAP_TYPE_TASK_STORAGE (5.11+) */
+	bool sk_storage;   /* BPF_MAP_TYPE_SK_STORAGE (5.2+) */
+	bool ringbuf;      /* BPF_MAP_TYPE_RINGBUF (5.8+) */
+	bool tracefs;      /* tracefs mounted (classic tracepoint ids) */
+	char btf_why[96], tp_btf_why[96], fentry_why[96], kprobes_why[96];
+};
+
+/* Mount tracefs and bpffs when absent, then probe. Results are cached after the first call. */
+const struct ns_features *ns_features_get(void);
+
+/* Does the kernel have this tracepoint? Checks tracefs and BTF (vmlinux and modules). */
+bool ns_tracepoint_exists(const char *category, const char *name);
+/* Can a tp_btf program attach to this tracepoint (btf_trace_<name> in vmlinux or module BTF)? */
+bool ns_btf_tracepoint_exists(const char *name);
+/* Is there a BTF struct member (CO-RE style question asked from userspace)? */
+bool ns_btf_has_member(const char *struct_name, const char *member);
+/* Cached vmlinux BTF (struct btf *), or NULL. */
+void *ns_vmlinux_btf(void);
+
+/* Mount tracefs/bpffs if missing; 0 when both are available afterwards. */
+int ns_mount_fs(void);
+
+#endif

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers for probe implementations (not part of the core's view of a probe). */
+#ifndef NOVASCOPE_PROBE_UTIL_H
+#define NOVASCOPE_PROBE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "features.h"
+
+struct bpf_object;
+struct bpf_map;
+
+int ns_nr_cpus(void);
+/* Disable autoload of programs whose names end in drop_suffix ("_raw" when tp_btf is used). */
+void ns_drop_flavour(struct bpf_object *obj, const char *drop_suffix);
+/* Sum run_time_ns/run_cnt over the object's programs (non-zero only while stats are on). */
+bool ns_prog_bpf_stats(struct bpf_object *obj, __u64 *run_ns, __u64 *run_cnt);
+/* Sum of a per-CPU u64 array element across CPUs. */
+__u64 ns_percpu_u64_sum(struct bpf_map *map, __u32 key);
+/* "tp_btf" or "raw_tp" for a tracepoint, or NULL with why filled. */
+const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char *why, size_t n);
+
+#endif
