@@ -268,7 +268,9 @@ static int run_daemon(const struct ns_config *c)
 	/* Detach first so nothing keeps tracing while the web server drains. */
 	ring_buffer__free(rb);
 	stop_probes();
+	ns_log(NS_LOG_DEBUG, "probes detached", NULL);
 	ns_http_stop(h);
+	ns_log(NS_LOG_DEBUG, "web server stopped", NULL);
 	ns_registry_free(r);
 	if (stats_fd >= 0)
 		close(stats_fd);
