@@ -19,8 +19,12 @@ void ns_format_value(char *buf, size_t n, double v)
 		snprintf(buf, n, v > 0 ? "+Inf" : "-Inf");
 	else if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(buf, n, "%.0f", v);
-	else
-		snprintf(buf, n, "%.17g", v);
+	else {
+		/* Shortest of %.15g and %.17g that reads back as the same double. */
+		snprintf(buf, n, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, n, "%.17g", v);
+	}
 }
 
 static const char *type_str(enum ns_mtype t)
@@ -84,7 +88,7 @@ static void histogram(struct strbuf *o, const struct ns_family *f, const struct 
 	for (; i < NS_HIST_SLOTS; i++)
 		cum += s->slots[i];
 	sample(o, f, "_bucket", s, "le", "+Inf", (double)cum);
-	sample(o, f, "_sum", s, NULL, NULL, s->sum * f->d.scale);
+	sample(o, f, "_sum", s, NULL, NULL, ns_scale(f, s->sum));
 	sample(o, f, "_count", s, NULL, NULL, (double)cum);
 }
 

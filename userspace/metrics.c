@@ -245,9 +245,14 @@ void ns_registry_sweep(struct ns_registry *r)
 	}
 }
 
+double ns_scale(const struct ns_family *f, double v)
+{
+	return f->d.scale < 1 ? v / nearbyint(1.0 / f->d.scale) : v * f->d.scale;
+}
+
 double ns_hist_le(const struct ns_family *f, int slot)
 {
-	return ldexp(1.0, slot + 1) * f->d.scale;
+	return ns_scale(f, ldexp(1.0, slot + 1));
 }
 
 __u64 ns_hist_count(const __u64 slots[NS_HIST_SLOTS])
@@ -278,7 +283,7 @@ double ns_hist_quantile(const struct ns_family *f, const __u64 slots[NS_HIST_SLO
 		/* Interpolate between the slot's bounds, as histogram_quantile() does. */
 		lo = i ? ldexp(1.0, i) : 0;
 		hi = ldexp(1.0, i + 1);
-		return (lo + (hi - lo) * (rank - (double)seen) / (double)slots[i]) * f->d.scale;
+		return ns_scale(f, lo + (hi - lo) * (rank - (double)seen) / (double)slots[i]);
 	}
-	return ldexp(1.0, NS_HIST_SLOTS) * f->d.scale;
+	return ns_scale(f, ldexp(1.0, NS_HIST_SLOTS));
 }

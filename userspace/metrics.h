@@ -93,6 +93,8 @@ void ns_hist_add(struct ns_series *s, const __u64 slots[NS_HIST_SLOTS], double s
 /* Add one value into a histogram series (userspace-side observations). */
 void ns_hist_observe(struct ns_series *s, __u64 v);
 
+/* v in the family's unit after scaling (ns -> s divides by 1e9: exact for round values). */
+double ns_scale(const struct ns_family *f, double v);
 /* Index of the log2 slot for v (same rule as the BPF side). */
 unsigned int ns_log2_slot(__u64 v);
 /* Upper bound (le) of slot i in the family's unit after scaling. */

@@ -78,8 +78,8 @@ void ns_report_print(FILE *out, const struct ns_family *f, unsigned int top)
 		fputc('\n', out);
 		for (unsigned int k = 0; k < f->nlabels; k++)
 			fprintf(out, "%s%s = %s", k ? ", " : "", f->d.labels[k], s->values[k]);
-		fmt_scaled(tot, sizeof(tot), s->sum * f->d.scale, secs);
-		fmt_scaled(avg, sizeof(avg), n ? s->sum * f->d.scale / (double)n : 0, secs);
+		fmt_scaled(tot, sizeof(tot), ns_scale(f, s->sum), secs);
+		fmt_scaled(avg, sizeof(avg), n ? ns_scale(f, s->sum) / (double)n : 0, secs);
 		fmt_scaled(p99, sizeof(p99), ns_hist_quantile(f, s->slots, 0.99), secs);
 		fprintf(out, "    count %llu  total %s  avg %s  p99 %s\n", (unsigned long long)n, tot,
 			avg, p99);

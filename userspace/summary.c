@@ -45,14 +45,11 @@ static struct json_object *labels_obj(const struct ns_family *f, const struct ns
 	return o;
 }
 
-static const struct ns_family *sort_fam;
-
 static int by_count_desc(const void *a, const void *b)
 {
 	__u64 ca = ns_hist_count((*(const struct ns_series *const *)a)->slots);
 	__u64 cb = ns_hist_count((*(const struct ns_series *const *)b)->slots);
 
-	(void)sort_fam;
 	return ca < cb ? 1 : ca > cb ? -1 : 0;
 }
 
@@ -63,8 +60,8 @@ static struct json_object *hist_series(const struct ns_family *f, const struct n
 
 	json_object_object_add(o, "labels", labels_obj(f, s));
 	json_object_object_add(o, "count", json_object_new_uint64(n));
-	json_object_object_add(o, "sum", jnum(s->sum * f->d.scale));
-	json_object_object_add(o, "mean", jnum(n ? s->sum * f->d.scale / (double)n : NAN));
+	json_object_object_add(o, "sum", jnum(ns_scale(f, s->sum)));
+	json_object_object_add(o, "mean", jnum(n ? ns_scale(f, s->sum) / (double)n : NAN));
 	json_object_object_add(o, "p50", jnum(ns_hist_quantile(f, s->slots, 0.50)));
 	json_object_object_add(o, "p95", jnum(ns_hist_quantile(f, s->slots, 0.95)));
 	json_object_object_add(o, "p99", jnum(ns_hist_quantile(f, s->slots, 0.99)));
@@ -88,7 +85,6 @@ static struct json_object *hist_family(const struct ns_family *f, unsigned int t
 	json_object_object_add(o, "label_sets", json_object_new_uint64(f->nseries));
 	if (sorted) {
 		memcpy(sorted, f->series, f->nseries * sizeof(*sorted));
-		sort_fam = f;
 		qsort(sorted, f->nseries, sizeof(*sorted), by_count_desc);
 		for (size_t i = 0; i < f->nseries && i < top; i++)
 			json_object_array_add(arr, hist_series(f, sorted[i]));
