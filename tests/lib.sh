@@ -60,11 +60,59 @@ ns_metric() {
 	ns_scrape | python3 "$NS_ROOT/tests/metric.py" "$name" "$@"
 }
 
-# IDs of BPF programs the given pid holds (bpftool prog show lists owners as "pids").
+# ns_metric_in FILE NAME [LABEL-MATCHERS]: the same over a saved scrape (consistent values).
+ns_metric_in() {
+	local f=$1
+	shift
+	python3 "$NS_ROOT/tests/metric.py" "$@" <"$f"
+}
+
+# IDs of the BPF programs the given pid holds open (from its fds' fdinfo "prog_id:" lines;
+# Debian's bpftool does not list owning pids).
 ns_prog_ids_of() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un
+}
+
+# Which of the given program ids are still loaded.
+ns_progs_loaded() {
 	bpftool -j prog show | python3 -c '
 import json,sys
-pid=int(sys.argv[1])
-for p in json.load(sys.stdin):
-    if any(o.get("pid")==pid for o in p.get("pids",[])): print(p["id"])' "$1"
+ids=set(int(x) for x in sys.argv[1:])
+print(" ".join(str(p["id"]) for p in json.load(sys.stdin) if p["id"] in ids))' "$@"
+}
+
+# ns_start_prometheus TARGET [EXTRA-SCRAPE-YAML]: a real Prometheus on a free loopback port
+# scraping TARGET (host:port) every second; sets PROM_URL. Stopped at exit.
+ns_start_prometheus() {
+	local target=$1 port dir
+	port=$(ns_free_port)
+	dir=$NS_TMP/prom.$port
+	mkdir -p "$dir"
+	cat >"$dir/p.yml" <<EOP
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: novascope
+    static_configs:
+      - targets: ['$target']
+${2:-}
+EOP
+	prometheus --config.file="$dir/p.yml" --storage.tsdb.path="$dir/data" \
+		--web.listen-address=127.0.0.1:$port >"$dir/log" 2>&1 &
+	local pid=$!
+	ns_on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+	PROM_URL=http://127.0.0.1:$port
+	for _ in $(seq 1 100); do
+		curl -sf "$PROM_URL/-/ready" >/dev/null && return 0
+		sleep 0.2
+	done
+	cat "$dir/log" >&2
+	ns_fail "prometheus did not become ready"
+}
+
+# ns_prom_query PROMQL: the JSON result array of an instant query.
+ns_prom_query() {
+	curl -sf -G "$PROM_URL/api/v1/query" --data-urlencode "query=$1" |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["status"]=="success", d; print(json.dumps(d["data"]["result"]))'
 }

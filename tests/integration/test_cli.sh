@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Command line: --version, --help, --list-probes, bad flags (exit 2 with a clear message),
+# report mode, and a bind failure.
+. "$(dirname "$0")/../lib.sh"
+
+"$NS_BIN" --version | grep -q '^novascope ' || ns_fail "--version"
+"$NS_BIN" --help | grep -q -- '--web.listen-address' || ns_fail "--help"
+out=$("$NS_BIN" --list-probes) || ns_fail "--list-probes exit $?"
+echo "$out"
+echo "$out" | grep -Eq '^syscall +yes +tp_btf' || ns_fail "--list-probes: syscall not supported via tp_btf"
+
+check_bad() { # args... ; expect exit 2 and a message containing $want
+	local out rc
+	out=$("$NS_BIN" "$@" 2>&1) && rc=0 || rc=$?
+	[ $rc -eq 2 ] || ns_fail "'$*' exited $rc, want 2 (output: $out)"
+	echo "$out" | grep -qF -- "$want" || ns_fail "'$*': message '$out' lacks '$want'"
+	echo "ok: '$*' -> $out"
+}
+want=--collect.interval check_bad --collect.interval=fast
+want=--web.listen-address check_bad --web.listen-address=:99999
+want=unknown check_bad --what
+want=bogus check_bad --probes=syscall,bogus
+want=unknown check_bad frobnicate
+want=/nonexistent check_bad --config.file=/nonexistent.yml
+
+# Report mode prints a libbpf-tools-style histogram for the top syscalls.
+"$NS_ROOT/build/tests/progs/getppid_loop" 2000000 >/dev/null &
+loop=$!
+ns_on_exit "kill $loop 2>/dev/null"
+out=$("$NS_BIN" report syscall --duration 1s --top 3 2>/dev/null) || ns_fail "report exit $?"
+echo "$out"
+echo "$out" | grep -q 'nsecs *: count *distribution' || ns_fail "report lacks the histogram header"
+echo "$out" | grep -Eq '\|\*+ *\|' || ns_fail "report lacks bars"
+
+# The port is taken: a clear error and a non-zero exit, nothing left attached.
+port=$(ns_free_port)
+python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' $port &
+holder=$!
+ns_on_exit "kill $holder 2>/dev/null"
+sleep 0.3
+out=$("$NS_BIN" --web.listen-address=127.0.0.1:$port 2>&1) && rc=0 || rc=$?
+[ $rc -ne 0 ] || ns_fail "daemon started on a taken port"
+echo "$out" | grep -q "cannot listen on 127.0.0.1:$port" || ns_fail "bind error message: $out"
+ns_ok "taken port reported: $(echo "$out" | tail -1)"
