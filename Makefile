@@ -72,7 +72,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libnovascope.a | $(BUILD)/te
 	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(BUILD)/libnovascope.a -lcmocka $(LDLIBS)
 
 $(BUILD)/tests/progs/%: tests/progs/%.c | $(BUILD)/tests/progs
-	$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -o $@ $< -lpthread -lm
+	$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -o $@ $< -lbpf -lelf -lz -lpthread -lm
+
+BENCH_BPF := $(patsubst scripts/bench/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(wildcard scripts/bench/*.bpf.c))
+$(BUILD)/bench/%.bpf.o: scripts/bench/%.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 test-unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
@@ -95,7 +100,7 @@ run:
 	./bin/novascope --config.file=deploy/novascope.yml
 
 bench: deps
-	$(MAKE) all $(TEST_PROGS)
+	$(MAKE) all $(TEST_PROGS) $(BENCH_BPF)
 	scripts/bench/run.sh
 
 install: bin/novascope
