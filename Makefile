@@ -82,7 +82,7 @@ $(BUILD)/bench/%.bpf.o: scripts/bench/%.bpf.c $(BUILD)/vmlinux.h
 test-unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
-test-integration: bin/novascope $(TEST_PROGS)
+test-integration: bin/novascope $(TEST_PROGS) $(BENCH_BPF)
 	tests/run.sh integration
 
 test-e2e: bin/novascope $(TEST_PROGS)
@@ -90,7 +90,7 @@ test-e2e: bin/novascope $(TEST_PROGS)
 
 # One summary line for the script-driven suites comes from tests/run.sh.
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(TEST_PROGS)
+	$(MAKE) all $(UNIT_BINS) $(TEST_PROGS) $(BENCH_BPF)
 	$(MAKE) test-unit
 	tests/run.sh integration e2e
 
