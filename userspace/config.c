@@ -44,6 +44,8 @@ static const struct opt opts[] = {
 	{ "log.format", O_STR, F(log_format), "text", "Log format: text or json." },
 	{ "syscall.cgroup", O_STR, F(syscall_cgroup), NULL,
 	  "Only trace syscalls of tasks in this cgroup v2 directory (and below)." },
+	{ "tcp.per-netns", O_BOOL, F(tcp_per_netns), "false",
+	  "Add a netns label (network namespace inode) to the TCP metrics." },
 	{ "duration", O_DURATION, F(report_duration_ns), "10s",
 	  "report: how long to trace before printing.", 1000000ULL },
 	{ "top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000 },

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct ns_registry;
 struct ns_features;
@@ -46,6 +47,9 @@ struct ns_probe_ops {
 	void (*stop)(struct ns_probe *p);
 	/* Histogram family that `novascope report <name>` prints, and its label to show. */
 	const char *report_family;
+	/* Optional: print the report itself (after one collect into r) instead of the table of
+	 * report_family. */
+	void (*report)(struct ns_probe *p, const struct ns_registry *r, unsigned int top, FILE *out);
 };
 
 struct ns_probe {

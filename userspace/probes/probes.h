@@ -5,5 +5,7 @@
 #include "probe.h"
 
 extern const struct ns_probe_ops ns_syscall_probe;
+extern const struct ns_probe_ops ns_tcp_probe;
+extern const struct ns_probe_ops ns_migration_probe;
 
 #endif
