@@ -50,3 +50,44 @@ expect_eq() {
 	[ "$2" = "$3" ] || ns_fail "$1: expected $2, got $3"
 	ns_ok "$1: $3"
 }
+
+# ---- QEMU live migration (see ../shared/RECIPES.md) ----
+QMP="python3 $NS_ROOT/tests/qmp.py"
+
+# qemu_start NAME NS MEMFILE QMPSOCK [EXTRA...]: a KVM guest with 128 MB of RAM backed by
+# MEMFILE, started in network namespace NS; sets QEMU_PID. Killed at exit.
+qemu_start() {
+	local name=$1 ns=$2 mem=$3 sock=$4
+	shift 4
+	command -v qemu-system-x86_64 >/dev/null || ns_fail "qemu-system-x86_64 missing (scripts/deps.sh)"
+	ip netns exec "$ns" qemu-system-x86_64 -enable-kvm -m 128 -nographic -nodefaults \
+		-display none -name "$name,debug-threads=on" \
+		-object memory-backend-file,id=m0,size=128M,mem-path="$mem",share=on \
+		-machine memory-backend=m0 -qmp unix:"$sock",server=on,wait=off "$@" \
+		>>"$NS_TMP/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	ns_on_exit "kill $QEMU_PID 2>/dev/null; wait $QEMU_PID 2>/dev/null"
+	$QMP "$sock" query-status >/dev/null || ns_fail "QEMU $name did not answer QMP"
+}
+
+# mig_netns: a namespace with loopback up for the two QEMUs; sets MNS.
+mig_netns() {
+	MNS=nsmig$$
+	ip netns add $MNS
+	ns_on_exit "ip netns del $MNS"
+	ip -n $MNS link set lo up
+}
+
+# mig_memfiles: SRC_MEM (128 MB from /dev/urandom, so migration moves real bytes), DST_MEM.
+mig_memfiles() {
+	SRC_MEM=$NS_TMP/src.mem DST_MEM=$NS_TMP/dst.mem
+	head -c 128M /dev/urandom >"$SRC_MEM"
+	truncate -s 128M "$DST_MEM"
+}
+
+# within_pct WHAT EXPECTED GOT PCT
+within_pct() {
+	python3 -c "import sys; e,g,p=float('$2'),float('$3'),float('$4'); sys.exit(abs(g-e) > e*p/100)" ||
+		ns_fail "$1: expected $2 within $4%, got $3"
+	ns_ok "$1: $3 (QEMU: $2, diff $(python3 -c "print('%.3f%%' % ((float('$3')-float('$2'))*100/float('$2')))"))"
+}

@@ -341,13 +341,13 @@ static void fmt_u64(char *buf, size_t n, unsigned long long v)
 	snprintf(buf, n, "%llu", v);
 }
 
-static void log_start(const struct session *s)
+static void log_start(const struct session *s, const char *thread)
 {
 	char pid[16];
 
 	fmt_u64(pid, sizeof(pid), s->tgid);
 	ns_log(NS_LOG_INFO, "migration started", "vm", s->vm, "role", role_names[s->role], "pid",
-	       pid, "peer", s->peer, NULL);
+	       pid, "peer", s->peer, "thread", thread, NULL);
 }
 
 static void log_end(const struct session *s)
@@ -416,7 +416,7 @@ static void on_open(const struct ns_tcp_event *e)
 		if (ns_vm_name((pid_t)e->tgid, s->vm, sizeof(s->vm)))
 			snprintf(s->vm, sizeof(s->vm), "pid-%u", e->tgid);
 		ns_tcp_fmt_addr(e, false, s->peer, sizeof(s->peer));
-		log_start(s);
+		log_start(s, e->comm);
 	}
 	*c = (struct conn){ .used = true, .cookie = e->cookie, .sess = (int)(s - sessions) };
 	s->nconns++;
