@@ -148,11 +148,13 @@ static __always_inline void add(__u64 *c, __u64 v)
 	__sync_fetch_and_add(c, v);
 }
 
+/* Hot paths read through the tracepoint's BTF pointers directly (a load each) rather than with
+ * bpf_probe_read_kernel() (a helper call each), which tp_btf allows. */
 static __always_inline bool is_tcp(const struct sock *sk)
 {
-	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 fam = sk->__sk_common.skc_family;
 
-	return (fam == AF_INET || fam == AF_INET6) && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+	return (fam == AF_INET || fam == AF_INET6) && sk->sk_protocol == IPPROTO_TCP;
 }
 
 /*
@@ -163,32 +165,33 @@ static __always_inline bool is_tcp(const struct sock *sk)
  * the state, so the ESTABLISHED -> CLOSE_WAIT event already sees it). state is the state the
  * socket is leaving (or is in).
  */
-static __always_inline void read_bytes(const struct sock *sk, int state, __u64 *sent, __u64 *rcvd)
+static __always_inline void read_bytes(const struct sock *sk, struct tcp_sock *tp, int state,
+				       __u64 *sent, __u64 *rcvd)
 {
-	const struct tcp_sock *tp = (const void *)sk;
 	const __u32 fin_states = (1 << TCP_FIN_WAIT1) | (1 << TCP_FIN_WAIT2) | (1 << TCP_CLOSING) |
 				 (1 << TCP_LAST_ACK);
-	__u64 flags;
 
-	*sent = BPF_CORE_READ(tp, bytes_acked);
-	*rcvd = BPF_CORE_READ(tp, bytes_received);
+	*sent = *rcvd = 0;
+	if (!tp)
+		return;
+	*sent = tp->bytes_acked;
+	*rcvd = tp->bytes_received;
 	if (state < 0)
 		return; /* tcp_probe: entering tcp_rcv_established(), no FIN seen yet */
-	if (((1 << state) & fin_states) && *sent &&
-	    BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+	if (((1 << (state & 31)) & fin_states) && *sent && tp->snd_una == tp->write_seq)
 		(*sent)--;
-	flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
-	if ((flags & (1ULL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && *rcvd)
+	if ((sk->__sk_common.skc_flags & (1ULL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) &&
+	    *rcvd)
 		(*rcvd)--;
 }
 
 /* Add the growth since the last read to the class; only once the class is final. */
-static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *si, int state,
-					 struct ns_tcp_stat *st)
+static __always_inline void sample_tp(const struct sock *sk, struct tcp_sock *tp,
+				      struct sk_info *si, int state, struct ns_tcp_stat *st)
 {
 	__u64 sent, rcvd;
 
-	read_bytes(sk, state, &sent, &rcvd);
+	read_bytes(sk, tp, state, &sent, &rcvd);
 	if (sent > si->sent) {
 		add(&st->bytes_sent, sent - si->sent);
 		si->sent = sent;
@@ -207,9 +210,15 @@ static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *
 	}
 }
 
+static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *si, int state,
+					 struct ns_tcp_stat *st)
+{
+	sample_tp(sk, bpf_skc_to_tcp_sock((void *)sk), si, state, st);
+}
+
 static __always_inline void take_baseline(const struct sock *sk, struct sk_info *si, int state)
 {
-	read_bytes(sk, state, &si->sent, &si->rcvd);
+	read_bytes(sk, bpf_skc_to_tcp_sock((void *)sk), state, &si->sent, &si->rcvd);
 	si->base_sent = si->sent;
 	si->base_rcvd = si->rcvd;
 	si->flags |= I_ESTAB;
@@ -298,7 +307,7 @@ static __always_inline void finalize(const struct sock *sk, struct sk_info *si)
 	if ((si->flags & (I_ESTAB | I_OPEN)) == I_ESTAB) {
 		add(&st->opened, 1);
 		si->flags |= I_OPEN;
-		sample_bytes(sk, si, BPF_CORE_READ(sk, __sk_common.skc_state), st);
+		sample_bytes(sk, si, sk->__sk_common.skc_state, st);
 	}
 }
 
@@ -454,6 +463,7 @@ int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 {
 	struct sk_info *si = bpf_sk_storage_get(&sk_infos, sk, 0, 0);
 	struct ns_tcp_stat *st;
+	struct tcp_sock *tp;
 	__u32 srtt;
 
 	if (!si) {
@@ -466,10 +476,13 @@ int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 	st = stat_of(si->slot);
 	if (!st)
 		return 0;
-	srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	srtt = tp->srtt_us >> 3;
 	if (srtt)
 		ns_hist_record(&st->srtt, (__u64)srtt * 1000);
-	sample_bytes(sk, si, STATE_PROBE, st);
+	sample_tp(sk, tp, si, STATE_PROBE, st);
 	return 0;
 }
 
@@ -481,7 +494,7 @@ static __always_inline int on_task_io(const struct sock *sk)
 
 	if (si && (si->flags & (I_TASK | I_CLOSED)))
 		return 0;
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	state = sk->__sk_common.skc_state;
 	if (!si) {
 		if (state == TCP_SYN_SENT || state == TCP_CLOSE || state == TCP_LISTEN ||
 		    state == TCP_SYN_RECV)

@@ -3,12 +3,15 @@
  * TCP workload for the tcp probe's tests and benchmark.
  *   tcp_xfer serve PORT [--comm NAME]               accept forever; read until EOF, discard
  *   tcp_xfer echo PORT                              accept forever; echo what is read
+ *   tcp_xfer echo1 PORT                             accept forever; echo one read, then close
  *   tcp_xfer send HOST PORT CONNS BYTES [--comm NAME] [--send-comm NAME]
  *       CONNS connections one after the other, BYTES each, then close. --comm names the thread
  *       that connects, --send-comm a second thread that does the sending (like QEMU's
  *       io-task-worker connecting and live_migration sending).
  *   tcp_xfer bulk HOST PORT SECONDS                 one connection, write for SECONDS: MB/s
  *   tcp_xfer rr HOST PORT SECONDS [SIZE]            one connection, SIZE-byte ping-pong: ops/s
+ *   tcp_xfer crr HOST PORT SECONDS                  connect, 64-byte ping-pong, close: conns/s
+ *       (against echo1: the server closes first, so TIME_WAIT does not eat the client's ports)
  * Prints what it did on stdout (bytes, or the rate).
  */
 #include <arpa/inet.h>
@@ -106,6 +109,18 @@ static void *echo_one(void *arg)
 	return NULL;
 }
 
+static void *echo1_one(void *arg)
+{
+	char b[4096];
+	int fd = (int)(long)arg;
+	ssize_t r = read(fd, b, sizeof(b));
+
+	if (r > 0)
+		write_all(fd, b, (size_t)r);
+	close(fd);
+	return NULL;
+}
+
 static __attribute__((noreturn)) void serve(int port, void *(*fn)(void *))
 {
 	int lfd = listen_on(port);
@@ -182,6 +197,20 @@ static int bulk(const char *host, const char *port, double secs)
 	return 0;
 }
 
+static void ping(int fd, size_t size)
+{
+	size_t got = 0;
+
+	write_all(fd, buf, size);
+	while (got < size) {
+		ssize_t r = read(fd, buf, size - got);
+
+		if (r <= 0)
+			die("read");
+		got += (size_t)r;
+	}
+}
+
 static int rr(const char *host, const char *port, double secs, size_t size)
 {
 	int fd = dial(host, port);
@@ -189,20 +218,29 @@ static int rr(const char *host, const char *port, double secs, size_t size)
 	long long ops = 0;
 
 	do {
-		size_t got = 0;
-
-		write_all(fd, buf, size);
-		while (got < size) {
-			ssize_t r = read(fd, buf, size - got);
-
-			if (r <= 0)
-				die("read");
-			got += (size_t)r;
-		}
+		ping(fd, size);
 		ops++;
 	} while ((ops & 63) || (t = now()) - t0 < secs);
 	close(fd);
 	printf("%.0f\n", (double)ops / (t - t0));
+	return 0;
+}
+
+static int crr(const char *host, const char *port, double secs)
+{
+	double t0 = now(), t = t0;
+	long long n = 0;
+
+	do {
+		int fd = dial(host, port);
+
+		ping(fd, 64);
+		while (read(fd, buf, sizeof(buf)) > 0) /* the server closes first */
+			;
+		close(fd);
+		n++;
+	} while ((n & 15) || (t = now()) - t0 < secs);
+	printf("%.0f\n", (double)n / (t - t0));
 	return 0;
 }
 
@@ -226,11 +264,15 @@ int main(int argc, char **argv)
 		serve(atoi(argv[2]), serve_one);
 	if (argc >= 3 && !strcmp(argv[1], "echo"))
 		serve(atoi(argv[2]), echo_one);
+	if (argc >= 3 && !strcmp(argv[1], "echo1"))
+		serve(atoi(argv[2]), echo1_one);
 	if (argc >= 6 && !strcmp(argv[1], "send"))
 		return send_conns(argv[2], argv[3], atoi(argv[4]), atoll(argv[5]),
 				  opt(argc, argv, "--send-comm"));
 	if (argc >= 5 && !strcmp(argv[1], "bulk"))
 		return bulk(argv[2], argv[3], atof(argv[4]));
+	if (argc >= 5 && !strcmp(argv[1], "crr"))
+		return crr(argv[2], argv[3], atof(argv[4]));
 	if (argc >= 5 && !strcmp(argv[1], "rr"))
 		return rr(argv[2], argv[3], atof(argv[4]),
 			  argc >= 6 ? (size_t)atoi(argv[5]) : 64);
