@@ -28,7 +28,7 @@ SANITIZE_FLAGS := $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-omit
 CFLAGS      ?= -O2 -g
 CFLAGS      += -Wall -Wextra -Werror -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE -Iinclude -iquote userspace -iquote $(BUILD) \
 	       -DNS_VERSION='"$(VERSION)"' $(SANITIZE_FLAGS) -MMD -MP
-LDLIBS      := -lbpf -lelf -lz -lmicrohttpd -lyaml -ljson-c -lcurl -lcap -lpthread -lm
+LDLIBS      := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lyaml -ljson-c -lcurl -lcap -lpthread -lm
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf -I$(BUILD) \
 	       -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
 

@@ -9,9 +9,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include "config.h"
 #include "http.h"
+#include "webconfig.h"
 
 struct doc {
 	char *buf;
@@ -21,6 +23,7 @@ struct doc {
 struct ns_http {
 	struct MHD_Daemon *d;
 	char *telemetry_path;
+	const struct ns_webconfig *web;
 	pthread_mutex_t lock;
 	struct doc docs[NS_DOC_COUNT];
 	unsigned int health_code;
@@ -110,6 +113,66 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const 
 	return ret;
 }
 
+/* The client certificate policy of tls_server_config.client_auth_type. */
+static bool client_cert_ok(struct ns_http *h, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *certs;
+	unsigned int n = 0, status = 1;
+	bool present, verified;
+
+	if (!h->web || !h->web->tls || h->web->client_auth <= NS_CLIENT_REQUEST)
+		return true;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return false;
+	certs = gnutls_certificate_get_peers(ci->tls_session, &n);
+	present = certs && n > 0;
+	verified = present && !gnutls_certificate_verify_peers2(ci->tls_session, &status) && !status;
+	switch (h->web->client_auth) {
+	case NS_CLIENT_REQUIRE_ANY:
+		return present;
+	case NS_CLIENT_VERIFY_IF_GIVEN:
+		return !present || verified;
+	default:
+		return verified;
+	}
+}
+
+/* basic_auth_users: 401 with a challenge unless the credentials match a user's bcrypt hash. */
+static bool basic_auth_ok(struct ns_http *h, struct MHD_Connection *c)
+{
+	char *pass = NULL, *user;
+	bool ok;
+
+	if (!h->web || !h->web->nusers)
+		return true;
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	ok = user && pass && ns_webconfig_check_user(h->web, user, pass);
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result deny(struct ns_http *h, struct MHD_Connection *c, bool cert)
+{
+	static const char unauth[] = "401 unauthorized\n", forbid[] = "403 client certificate required\n";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	atomic_fetch_add(&h->errors, 1);
+	resp = MHD_create_response_from_buffer(cert ? sizeof(forbid) - 1 : sizeof(unauth) - 1,
+					       (void *)(cert ? forbid : unauth), MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	if (cert)
+		ret = MHD_queue_response(c, 403, resp);
+	else
+		ret = MHD_queue_basic_auth_fail_response(c, "novascope", resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
@@ -130,6 +193,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (!client_cert_ok(h, c))
+		return deny(h, c, true);
+	if (!basic_auth_ok(h, c))
+		return deny(h, c, false);
 	if (r.code != 200) {
 		atomic_fetch_add(&h->errors, 1);
 		return reply(c, r.code, "text/plain; charset=utf-8",
@@ -205,15 +272,33 @@ struct ns_http *ns_http_start(const struct ns_http_opts *o, char *err, size_t er
 	pthread_mutex_init(&h->lock, NULL);
 	h->health_code = 503;
 	h->telemetry_path = strdup(o->telemetry_path);
+	h->web = o->web;
 	if (make_addr(o->listen_address, &ss, err, errlen))
 		goto fail;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, &ss,
-				MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_TIMEOUT, 30,
-				MHD_OPTION_CONNECTION_LIMIT, 1000, MHD_OPTION_NOTIFY_COMPLETED,
-				completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-				MHD_OPTION_END);
+	if (h->web && h->web->tls) {
+		const char *ca = h->web->ca_pem;
+
+		flags |= MHD_USE_TLS;
+		/* Options after a NULL trust list are still read: pass it last when absent. */
+		h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, &ss,
+					MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_TIMEOUT,
+					30, MHD_OPTION_CONNECTION_LIMIT, 1000,
+					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+					MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+					MHD_OPTION_HTTPS_MEM_CERT, h->web->cert_pem,
+					MHD_OPTION_HTTPS_MEM_KEY, h->web->key_pem,
+					MHD_OPTION_HTTPS_PRIORITIES, h->web->priorities,
+					ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, ca,
+					MHD_OPTION_END);
+	} else {
+		h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, &ss,
+					MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_TIMEOUT,
+					30, MHD_OPTION_CONNECTION_LIMIT, 1000,
+					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+					MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+	}
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->listen_address,
 			 errno ? strerror(errno) : "libmicrohttpd failed to start");

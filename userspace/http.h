@@ -17,10 +17,12 @@ enum ns_doc {
 	NS_DOC_COUNT,
 };
 
+struct ns_webconfig;
+
 struct ns_http_opts {
 	const char *listen_address; /* [host]:port */
 	const char *telemetry_path;
-	const char *web_config_file; /* may be NULL */
+	const struct ns_webconfig *web; /* TLS and basic auth; NULL for plain HTTP */
 };
 
 struct ns_http;

@@ -24,6 +24,7 @@
 #include "report.h"
 #include "selfmon.h"
 #include "summary.h"
+#include "webconfig.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -218,9 +219,9 @@ static void wait_until(struct ring_buffer *rb, uint64_t deadline)
 	}
 }
 
-static int run_daemon(const struct ns_config *c)
+static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 {
-	struct ns_http_opts ho = { c->listen_address, c->telemetry_path, c->web_config_file };
+	struct ns_http_opts ho = { c->listen_address, c->telemetry_path, web };
 	struct ns_registry *r = ns_registry_new(c->max_series);
 	struct ring_buffer *rb;
 	struct ns_http *h;
@@ -326,6 +327,8 @@ static int run_report(const struct ns_config *c)
 int main(int argc, char **argv)
 {
 	struct ns_config cfg;
+	struct ns_webconfig web = { 0 };
+	char err[640];
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	int ret;
 
@@ -359,8 +362,14 @@ int main(int argc, char **argv)
 		ns_list_probes();
 		goto out0;
 	}
+	if (cfg.web_config_file && ns_webconfig_load(cfg.web_config_file, &web, err, sizeof(err))) {
+		fprintf(stderr, "novascope: %s\n", err);
+		ns_config_free(&cfg);
+		return 2;
+	}
 	setup_signals();
-	ret = cfg.command ? run_report(&cfg) : run_daemon(&cfg);
+	ret = cfg.command ? run_report(&cfg) : run_daemon(&cfg, &web);
+	ns_webconfig_free(&web);
 	ns_config_free(&cfg);
 	return ret;
 out0:
