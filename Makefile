@@ -32,6 +32,14 @@ LDLIBS      := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lyaml -ljson-c -lc
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf -I$(BUILD) \
 	       -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) against the userspace code built with clang.
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst $(BUILD)/%.o,$(BUILD)/fuzz/%.o,$(LIB_OBJS))
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_GNU_SOURCE -Iinclude \
+		-iquote userspace -iquote $(BUILD) -DNS_VERSION='"$(VERSION)"' -Wno-unused-command-line-argument
+FUZZ_SECONDS ?= 60
+
 .PHONY: all deps run test test-unit test-integration test-e2e bench install clean format fuzz
 .DELETE_ON_ERROR:
 all: bin/novascope
@@ -90,8 +98,9 @@ test-e2e: bin/novascope $(TEST_PROGS)
 
 # One summary line for the script-driven suites comes from tests/run.sh.
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(TEST_PROGS) $(BENCH_BPF)
+	$(MAKE) all $(UNIT_BINS) $(TEST_PROGS) $(BENCH_BPF) $(FUZZ_BINS)
 	$(MAKE) test-unit
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BINS)
 	tests/run.sh integration e2e
 
 run: 
@@ -113,5 +122,20 @@ format:
 
 clean:
 	rm -rf $(BUILD) bin
+
+$(BUILD)/fuzz/%.o: $(BUILD)/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+$(BUILD)/fuzz/userspace/%.o: userspace/%.c $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+$(BUILD)/fuzz/libfuzzns.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libfuzzns.a
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libfuzzns.a $(LDLIBS)
+
+# Each target runs FUZZ_SECONDS on its corpus (tests/fuzz/corpus/<name>), two at a time.
+fuzz: $(FUZZ_BINS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BINS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
