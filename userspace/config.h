@@ -36,6 +36,9 @@ struct ns_config {
 	bool version;
 	bool help;
 	bool list_probes;
+	/* least privilege */
+	char *keep_caps;
+	char *run_user;
 	/* syscall probe */
 	char *syscall_cgroup;
 	/* report / selftest subcommands */

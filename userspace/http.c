@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include "config.h"
@@ -22,6 +23,7 @@ struct doc {
 
 struct ns_http {
 	struct MHD_Daemon *d;
+	int fd; /* listening socket, bound before privileges are dropped */
 	char *telemetry_path;
 	const struct ns_webconfig *web;
 	pthread_mutex_t lock;
@@ -259,63 +261,88 @@ static int make_addr(const char *listen, struct sockaddr_storage *ss, char *err,
 	return -1;
 }
 
-struct ns_http *ns_http_start(const struct ns_http_opts *o, char *err, size_t errlen)
+static int bind_socket(const char *addr, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int fd, one = 1, zero = 0;
+	socklen_t len;
+
+	if (make_addr(addr, &ss, err, errlen))
+		return -1;
+	len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6) /* [::]:port serves IPv4 too */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 512))
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+struct ns_http *ns_http_bind(const struct ns_http_opts *o, char *err, size_t errlen)
 {
 	struct ns_http *h = calloc(1, sizeof(*h));
-	struct sockaddr_storage ss;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->fd = bind_socket(o->listen_address, err, errlen);
+	if (h->fd < 0) {
+		free(h);
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	h->health_code = 503;
 	h->telemetry_path = strdup(o->telemetry_path);
 	h->web = o->web;
-	if (make_addr(o->listen_address, &ss, err, errlen))
-		goto fail;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (h->web && h->web->tls) {
-		const char *ca = h->web->ca_pem;
-
-		flags |= MHD_USE_TLS;
-		/* Options after a NULL trust list are still read: pass it last when absent. */
-		h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, &ss,
-					MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_TIMEOUT,
-					30, MHD_OPTION_CONNECTION_LIMIT, 1000,
-					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-					MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-					MHD_OPTION_HTTPS_MEM_CERT, h->web->cert_pem,
-					MHD_OPTION_HTTPS_MEM_KEY, h->web->key_pem,
-					MHD_OPTION_HTTPS_PRIORITIES, h->web->priorities,
-					ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, ca,
-					MHD_OPTION_END);
-	} else {
-		h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, &ss,
-					MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_TIMEOUT,
-					30, MHD_OPTION_CONNECTION_LIMIT, 1000,
-					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-					MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
-	}
-	if (!h->d) {
-		snprintf(err, errlen, "cannot listen on %s: %s", o->listen_address,
-			 errno ? strerror(errno) : "libmicrohttpd failed to start");
-		goto fail;
-	}
 	return h;
-fail:
-	free(h->telemetry_path);
-	free(h);
-	return NULL;
+}
+
+int ns_http_start(struct ns_http *h, char *err, size_t errlen)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->web ? h->web->cert_pem : NULL },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->web ? h->web->key_pem : NULL },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, h->web ? (void *)h->web->priorities : NULL },
+		/* A trust list makes libmicrohttpd ask for client certificates. */
+		{ h->web && h->web->ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+		  h->web ? h->web->ca_pem : NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	bool use_tls = h->web && h->web->tls;
+
+	if (use_tls)
+		flags |= MHD_USE_TLS;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+				MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_TIMEOUT, 30,
+				MHD_OPTION_CONNECTION_LIMIT, 1000, MHD_OPTION_NOTIFY_COMPLETED,
+				completed, NULL, MHD_OPTION_ARRAY, use_tls ? tls : &tls[4],
+				MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "web server failed to start%s",
+			 use_tls ? " (check that the TLS key matches the certificate)" : "");
+		return -1;
+	}
+	return 0;
 }
 
 void ns_http_stop(struct ns_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
+	if (h->d)
+		MHD_stop_daemon(h->d); /* closes the listening socket too */
+	else
+		close(h->fd);
 	for (int i = 0; i < NS_DOC_COUNT; i++)
 		free(h->docs[i].buf);
 	pthread_mutex_destroy(&h->lock);

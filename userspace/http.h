@@ -27,8 +27,10 @@ struct ns_http_opts {
 
 struct ns_http;
 
-/* Start serving; NULL with a message in err on failure. */
-struct ns_http *ns_http_start(const struct ns_http_opts *o, char *err, size_t errlen);
+/* Bind the listening socket (before privileges are dropped); NULL with a message in err. */
+struct ns_http *ns_http_bind(const struct ns_http_opts *o, char *err, size_t errlen);
+/* Start serving on the bound socket (its threads inherit the caller's capabilities). */
+int ns_http_start(struct ns_http *h, char *err, size_t errlen);
 void ns_http_stop(struct ns_http *h);
 /* Replace a document; takes ownership of buf (malloc'd). */
 void ns_http_publish(struct ns_http *h, enum ns_doc d, char *buf, size_t len);

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "privs.h"
 #include "probe.h"
 #include "report.h"
 #include "selfmon.h"
@@ -244,10 +245,20 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	h = ns_http_start(&ho, err, sizeof(err));
+	h = ns_http_bind(&ho, err, sizeof(err));
+	/* Every probe is attached and the port bound: nothing below needs privileges, and the
+	 * web server's threads must start with the reduced set (capabilities are per thread). */
+	if (h && ns_drop_privileges(c->keep_caps, c->run_user, err, sizeof(err))) {
+		ns_http_stop(h);
+		h = NULL;
+	}
+	if (h && ns_http_start(h, err, sizeof(err))) {
+		ns_http_stop(h);
+		h = NULL;
+	}
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	if (!h) {
-		ns_log(NS_LOG_ERROR, "web server failed", "error", err, NULL);
+		ns_log(NS_LOG_ERROR, "start-up failed", "error", err, NULL);
 		ring_buffer__free(rb);
 		stop_probes();
 		ns_registry_free(r);
@@ -361,6 +372,11 @@ int main(int argc, char **argv)
 	if (cfg.list_probes) {
 		ns_list_probes();
 		goto out0;
+	}
+	if (ns_caps_parse(cfg.keep_caps, err, sizeof(err))) {
+		fprintf(stderr, "novascope: %s\n", err);
+		ns_config_free(&cfg);
+		return 2;
 	}
 	if (cfg.web_config_file && ns_webconfig_load(cfg.web_config_file, &web, err, sizeof(err))) {
 		fprintf(stderr, "novascope: %s\n", err);

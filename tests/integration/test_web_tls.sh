@@ -37,11 +37,12 @@ ns_start_daemon_tls() { # like ns_start_daemon, but readiness over TLS with cred
 	ns_fail "TLS daemon not up"
 }
 ns_start_daemon_tls --web.config.file="$d/web.yml"
+echo "CapEff: $(grep CapEff /proc/$NS_PID/status)"
 code() { curl -s -o /dev/null -w '%{http_code}' --cacert ca.crt "$@" || true; }
 full=(--cert client.crt --key client.key -u prom:s3cret)
 [ "$(code "${full[@]}" "$NS_URL/metrics")" = 200 ] || ns_fail "mTLS + basic auth scrape not 200"
-curl -sf --cacert ca.crt "${full[@]}" "$NS_URL/metrics" | grep -q '^novascope_build_info' ||
-	ns_fail "no metrics over TLS"
+curl -sS --cacert ca.crt "${full[@]}" "$NS_URL/metrics" >m.txt; grep -q '^novascope_build_info' m.txt ||
+	{ head -c 300 m.txt; cat $NS_TMP/d.log; ns_fail "no metrics over TLS"; }
 ns_ok "scrape over TLS with client cert and password"
 c=$(code -u prom:s3cret "$NS_URL/metrics")
 [ "$c" = 403 ] || [ "$c" = 000 ] || ns_fail "no client cert: got $c, want rejection"
