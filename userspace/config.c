@@ -42,6 +42,8 @@ static const struct opt opts[] = {
 	{ "config.file", O_STR, F(config_file), NULL, "Path to the YAML configuration file." },
 	{ "log.level", O_STR, F(log_level), "info", "Log level: debug, info, warn, error." },
 	{ "log.format", O_STR, F(log_format), "text", "Log format: text or json." },
+	{ "bpf.pin-path", O_STR, F(pin_path), NULL,
+	  "Pin links and counting maps in this bpffs directory so counts survive restarts." },
 	{ "runtime.keep-caps", O_STR, F(keep_caps), NULL,
 	  "Capabilities to keep once every probe is attached (comma list; default none)." },
 	{ "runtime.user", O_STR, F(run_user), NULL,

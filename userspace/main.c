@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "privs.h"
 #include "probe.h"
+#include "probe_util.h"
 #include "report.h"
 #include "selfmon.h"
 #include "summary.h"
@@ -360,10 +361,27 @@ int main(int argc, char **argv)
 	ns_log_set_format(cfg.log_format);
 	libbpf_set_print(libbpf_log);
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* pre-5.11 kernels charge maps to memlock */
-	if (cfg.command && strcmp(cfg.command, "report")) {
-		fprintf(stderr, "novascope: unknown command \"%s\" (want: report)\n", cfg.command);
+	if (cfg.command && strcmp(cfg.command, "report") && strcmp(cfg.command, "cleanup")) {
+		fprintf(stderr, "novascope: unknown command \"%s\" (want: report, cleanup)\n",
+			cfg.command);
 		ns_config_free(&cfg);
 		return 2;
+	}
+	if (cfg.pin_path && (ns_mount_fs(), !ns_is_bpffs(cfg.pin_path) && !ns_is_bpffs_parent(cfg.pin_path))) {
+		fprintf(stderr, "novascope: invalid value \"%s\" for --bpf.pin-path: not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)\n",
+			cfg.pin_path);
+		ns_config_free(&cfg);
+		return 2;
+	}
+	if (cfg.command && !strcmp(cfg.command, "cleanup")) {
+		if (!cfg.pin_path) {
+			fprintf(stderr, "novascope: cleanup needs --bpf.pin-path\n");
+			ns_config_free(&cfg);
+			return 2;
+		}
+		printf("removed %d pinned objects under %s\n", ns_pins_cleanup(cfg.pin_path),
+		       cfg.pin_path);
+		goto out0;
 	}
 	if (select_probes(&cfg)) {
 		ns_config_free(&cfg);

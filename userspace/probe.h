@@ -56,6 +56,10 @@ struct ns_probe {
 	bool selected;
 	struct bpf_object *obj; /* for run-time stats and program ids; set by start() */
 	struct bpf_map *drops;  /* optional: per-CPU u64 array [0] = ring-buffer drops */
+	struct bpf_link **links; /* attached by ns_probe_attach() */
+	size_t nlinks;
+	char pin_dir[256]; /* <--bpf.pin-path>/<probe> when pinning, else empty */
+	bool adopted;      /* pinned maps from an earlier agent were reused */
 	void *priv;
 };
 

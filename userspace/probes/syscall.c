@@ -130,6 +130,10 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		pv->skel->rodata->filter_cgroup = true;
 	}
 	ns_drop_flavour(p->obj, strncmp(p->hook, "tp_btf", 6) ? "_btf" : "_raw");
+	/* Only the counts are pinned: start times and the self filter belong to this agent. */
+	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path, NS_LV("stats", NULL));
+	if (err)
+		return err;
 	err = syscall_bpf__load(pv->skel);
 	if (err) {
 		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
@@ -140,12 +144,7 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		ns_probe_set_reason(p, "set cgroup filter: %s", strerror(errno));
 		return -errno;
 	}
-	err = syscall_bpf__attach(pv->skel);
-	if (err) {
-		ns_probe_set_reason(p, "attach: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	return ns_probe_attach(p, p->obj);
 }
 
 /* Read every syscall's per-CPU stats in one batch and sum across CPUs into out. */
@@ -221,6 +220,7 @@ static void stop(struct ns_probe *p)
 
 	if (!pv)
 		return;
+	ns_probe_detach(p);
 	syscall_bpf__destroy(pv->skel);
 	if (pv->cgroup_fd >= 0)
 		close(pv->cgroup_fd);
