@@ -10,7 +10,9 @@ BPFTOOL     ?= bpftool
 LLVM_STRIP  ?= llvm-strip
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 PREFIX      ?= /usr/local
-BUILD       := build
+# SANITIZE=1 builds everything (ASan + UBSan) in its own tree, so the two never mix.
+BUILD       := $(if $(SANITIZE),build-san,build)
+BIN         := $(if $(SANITIZE),$(BUILD)/novascope,bin/novascope)
 ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
@@ -42,7 +44,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all deps run test test-unit test-integration test-e2e bench install clean format fuzz
 .DELETE_ON_ERROR:
-all: bin/novascope
+all: $(BIN)
 
 deps:
 	@scripts/deps.sh test
@@ -73,12 +75,13 @@ $(BUILD)/userspace/%.o: userspace/%.c $(SKELS) | $(BUILD)
 $(BUILD)/libnovascope.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-bin/novascope: $(BUILD)/userspace/main.o $(BUILD)/libnovascope.a | bin
+$(BIN): $(BUILD)/userspace/main.o $(BUILD)/libnovascope.a | bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libnovascope.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(BUILD)/libnovascope.a -lcmocka $(LDLIBS)
 
+# Workloads are never sanitized: ASan's runtime makes syscalls of its own (getppid...).
 $(BUILD)/tests/progs/%: tests/progs/%.c | $(BUILD)/tests/progs
 	$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -o $@ $< -lbpf -lelf -lz -lpthread -lm
 
@@ -90,10 +93,14 @@ $(BUILD)/bench/%.bpf.o: scripts/bench/%.bpf.c $(BUILD)/vmlinux.h
 test-unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
-test-integration: bin/novascope $(TEST_PROGS) $(BENCH_BPF)
+# The script suites find the binary and helper programs through NS_BIN and NS_BUILD.
+export NS_BIN   := $(abspath $(BIN))
+export NS_BUILD := $(abspath $(BUILD))
+
+test-integration: $(BIN) $(TEST_PROGS) $(BENCH_BPF)
 	tests/run.sh integration
 
-test-e2e: bin/novascope $(TEST_PROGS)
+test-e2e: $(BIN) $(TEST_PROGS)
 	tests/run.sh e2e
 
 # One summary line for the script-driven suites comes from tests/run.sh.
@@ -112,7 +119,7 @@ bench: deps
 	$(MAKE) all $(TEST_PROGS) $(BENCH_BPF)
 	scripts/bench/run.sh
 
-install: bin/novascope
+install: $(BIN)
 	install -D -m 0755 bin/novascope $(DESTDIR)$(PREFIX)/bin/novascope
 	install -D -m 0644 deploy/novascope.yml $(DESTDIR)/etc/novascope/novascope.yml
 	install -D -m 0644 deploy/systemd/novascope.service $(DESTDIR)/etc/systemd/system/novascope.service

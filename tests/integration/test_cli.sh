@@ -24,7 +24,7 @@ want=unknown check_bad frobnicate
 want=/nonexistent check_bad --config.file=/nonexistent.yml
 
 # Report mode prints a libbpf-tools-style histogram for the top syscalls.
-"$NS_ROOT/build/tests/progs/getppid_loop" 2000000 >/dev/null &
+"$NS_BUILD/tests/progs/getppid_loop" 2000000 >/dev/null &
 loop=$!
 ns_on_exit "kill $loop 2>/dev/null"
 out=$("$NS_BIN" report syscall --duration 1s --top 3 2>/dev/null) || ns_fail "report exit $?"

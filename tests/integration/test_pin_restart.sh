@@ -3,7 +3,7 @@
 # agent runs are counted, no duplicate programs, a layout change replaces the pins, and
 # `novascope cleanup` removes everything.
 . "$(dirname "$0")/../lib.sh"
-LOOP=$NS_ROOT/build/tests/progs/getppid_loop
+LOOP=$NS_BUILD/tests/progs/getppid_loop
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 PIN=/sys/fs/bpf/novascope-test-$$
 ns_on_exit "'$NS_BIN' cleanup --bpf.pin-path=$PIN >/dev/null 2>&1; rm -rf $PIN"

@@ -2,7 +2,7 @@
 # Least privilege: after start-up the agent holds no capabilities (or only those it was told to
 # keep), can switch user, and its metrics keep flowing.
 . "$(dirname "$0")/../lib.sh"
-LOOP=$NS_ROOT/build/tests/progs/getppid_loop
+LOOP=$NS_BUILD/tests/progs/getppid_loop
 
 flows() { # the getppid count keeps growing after the drop
 	local a b
