@@ -120,7 +120,7 @@ bench: deps
 	scripts/bench/run.sh
 
 install: $(BIN)
-	install -D -m 0755 bin/novascope $(DESTDIR)$(PREFIX)/bin/novascope
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/novascope
 	install -D -m 0644 deploy/novascope.yml $(DESTDIR)/etc/novascope/novascope.yml
 	install -D -m 0644 deploy/systemd/novascope.service $(DESTDIR)/etc/systemd/system/novascope.service
 
