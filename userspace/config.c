@@ -65,6 +65,8 @@ void ns_config_usage(FILE *out)
 {
 	fprintf(out, "usage: novascope [flags]\n"
 		     "       novascope report <probe> [--duration 10s] [--top N] [flags]\n"
+		     "       novascope selftest [--probes=...]\n"
+		     "       novascope cleanup --bpf.pin-path=DIR\n"
 		     "       novascope --list-probes\n\nFlags:\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];

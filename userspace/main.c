@@ -25,6 +25,7 @@
 #include "probe_util.h"
 #include "report.h"
 #include "selfmon.h"
+#include "selftest.h"
 #include "summary.h"
 #include "webconfig.h"
 
@@ -361,8 +362,9 @@ int main(int argc, char **argv)
 	ns_log_set_format(cfg.log_format);
 	libbpf_set_print(libbpf_log);
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* pre-5.11 kernels charge maps to memlock */
-	if (cfg.command && strcmp(cfg.command, "report") && strcmp(cfg.command, "cleanup")) {
-		fprintf(stderr, "novascope: unknown command \"%s\" (want: report, cleanup)\n",
+	if (cfg.command && strcmp(cfg.command, "report") && strcmp(cfg.command, "cleanup") &&
+	    strcmp(cfg.command, "selftest")) {
+		fprintf(stderr, "novascope: unknown command \"%s\" (want: report, selftest, cleanup)\n",
 			cfg.command);
 		ns_config_free(&cfg);
 		return 2;
@@ -401,8 +403,18 @@ int main(int argc, char **argv)
 		ns_config_free(&cfg);
 		return 2;
 	}
+	if (cfg.command && cfg.pin_path) {
+		/* report and selftest must never take over a running agent's pinned links. */
+		free(cfg.pin_path);
+		cfg.pin_path = NULL;
+	}
 	setup_signals();
-	ret = cfg.command ? run_report(&cfg) : run_daemon(&cfg, &web);
+	if (!cfg.command)
+		ret = run_daemon(&cfg, &web);
+	else if (!strcmp(cfg.command, "selftest"))
+		ret = ns_selftest_run(&cfg);
+	else
+		ret = run_report(&cfg);
 	ns_webconfig_free(&web);
 	ns_config_free(&cfg);
 	return ret;

@@ -16,6 +16,7 @@ struct ns_config;
 struct bpf_object;
 struct bpf_map;
 struct ring_buffer;
+struct ns_selftest;
 
 enum ns_probe_state {
 	NS_PROBE_DISABLED = 0, /* not selected with --probes */
@@ -46,6 +47,9 @@ struct ns_probe_ops {
 	void (*stop)(struct ns_probe *p);
 	/* Histogram family that `novascope report <name>` prints, and its label to show. */
 	const char *report_family;
+	/* `novascope selftest`: make a small known workload and check the probe saw it (see
+	 * selftest.h). Return 0 on pass, -1 on fail, 1 when it cannot run here; fill detail. */
+	int (*selftest)(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n);
 };
 
 struct ns_probe {

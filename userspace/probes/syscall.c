@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,6 +20,7 @@
 #include "probes.h"
 #include "novascope/syscall.h"
 #include "syscall.skel.h"
+#include "selftest.h"
 #include "syscall_names.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -232,6 +234,32 @@ static void stop(struct ns_probe *p)
 	p->obj = NULL;
 }
 
+#define SELFTEST_CALLS 20000
+
+static int getppid_burst(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < SELFTEST_CALLS; i++)
+		syscall(SYS_getppid);
+	return 0;
+}
+
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	const char *fam = lat_desc.name;
+	double before, got;
+
+	(void)p;
+	before = ns_selftest_total(t, fam, "syscall", "getppid");
+	if (ns_selftest_child(getppid_burst, NULL)) {
+		snprintf(detail, n, "workload failed");
+		return -1;
+	}
+	got = ns_selftest_total(t, fam, "syscall", "getppid") - before;
+	snprintf(detail, n, "%d getppid calls in a child: counted %.0f", SELFTEST_CALLS, got);
+	return got >= SELFTEST_CALLS ? 0 : -1;
+}
+
 const struct ns_probe_ops ns_syscall_probe = {
 	.name = "syscall",
 	.description = "Syscall latency and errors per syscall",
@@ -240,4 +268,5 @@ const struct ns_probe_ops ns_syscall_probe = {
 	.collect = collect,
 	.stop = stop,
 	.report_family = "novascope_syscall_latency_seconds",
+	.selftest = selftest,
 };
