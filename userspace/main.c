@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "carry.h"
 #include "config.h"
 #include "expose.h"
 #include "features.h"
@@ -181,6 +182,7 @@ static void collect_once(struct ns_registry *r, struct ns_http *h, const struct 
 	}
 	ns_selfmon_collect(r, *last_ns);
 	ns_registry_sweep(r);
+	ns_carry_save(r);
 	sb_init(&sb, 64 * 1024);
 	ns_expose_text(r, &sb);
 	text = sb_take(&sb, &len);
@@ -241,6 +243,8 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 			       NULL);
 	}
 	start_probes(c);
+	if (c->pin_path)
+		ns_carry_open(r, c->pin_path);
 	rb = setup_ringbufs();
 	/* The web server's threads inherit this mask: SIGTERM/SIGINT must reach the main loop. */
 	sigemptyset(&sigs);
@@ -279,6 +283,13 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 		wait_until(rb, next);
 	}
 	ns_log(NS_LOG_INFO, "shutting down", NULL);
+	if (c->pin_path) {
+		/* What was consumed since the last collection is carried to the next agent. */
+		if (rb)
+			ring_buffer__consume(rb);
+		collect_once(r, NULL, c, started, &last_ns);
+	}
+	ns_carry_close(r);
 	/* Detach first so nothing keeps tracing while the web server drains. */
 	ring_buffer__free(rb);
 	stop_probes();
