@@ -42,6 +42,12 @@ static const struct opt opts[] = {
 	{ "config.file", O_STR, F(config_file), NULL, "Path to the YAML configuration file." },
 	{ "log.level", O_STR, F(log_level), "info", "Log level: debug, info, warn, error." },
 	{ "log.format", O_STR, F(log_format), "text", "Log format: text or json." },
+	{ "bpf.pin-path", O_STR, F(pin_path), NULL,
+	  "Pin links and counting maps in this bpffs directory so counts survive restarts." },
+	{ "runtime.keep-caps", O_STR, F(keep_caps), NULL,
+	  "Capabilities to keep once every probe is attached (comma list; default none)." },
+	{ "runtime.user", O_STR, F(run_user), NULL,
+	  "Switch to this user once every probe is attached (when started as root)." },
 	{ "syscall.cgroup", O_STR, F(syscall_cgroup), NULL,
 	  "Only trace syscalls of tasks in this cgroup v2 directory (and below)." },
 	{ "tcp.per-netns", O_BOOL, F(tcp_per_netns), "false",
@@ -61,6 +67,8 @@ void ns_config_usage(FILE *out)
 {
 	fprintf(out, "usage: novascope [flags]\n"
 		     "       novascope report <probe> [--duration 10s] [--top N] [flags]\n"
+		     "       novascope selftest [--probes=...]\n"
+		     "       novascope cleanup --bpf.pin-path=DIR\n"
 		     "       novascope --list-probes\n\nFlags:\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];

@@ -36,6 +36,11 @@ struct ns_config {
 	bool version;
 	bool help;
 	bool list_probes;
+	/* pinning */
+	char *pin_path;
+	/* least privilege */
+	char *keep_caps;
+	char *run_user;
 	/* syscall probe */
 	char *syscall_cgroup;
 	/* tcp probe */

@@ -3,7 +3,7 @@
 # exposition, JSON endpoints, 404/405, gzip, and nothing left attached after SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 N=200000
-LOOP=$NS_ROOT/build/tests/progs/getppid_loop
+LOOP=$NS_BUILD/tests/progs/getppid_loop
 
 ns_start_daemon --collect.interval=500ms --probes=syscall
 ns_wait_collect 1
