@@ -2,15 +2,17 @@
 /*
  * TCP transport quality per traffic class, on stable tracepoints only (no kprobes, no fentry):
  *   sock:inet_sock_set_state  connect latency, active connections, lifetime, bytes at close
- *   tcp:tcp_probe             smoothed RTT and bytes, on every segment received established
+ *   tcp:tcp_probe             smoothed RTT, on every segment received established
+ *   iter/bpf_sk_storage_map   bytes of every open socket, run by userspace at each collection
  *   tcp:tcp_retransmit_skb    retransmitted segments (+ tcp:tcp_retransmit_synack)
  *   tcp:tcp_send_reset, tcp:tcp_receive_reset
  *   tcp:tcp_sendmsg_locked / sock:sock_send_length, tcp:tcp_rcv_space_adjust
  *                             the first send/receive in task context: owner and thread name
  *
  * Bytes without kprobes: the kernel's own per-socket counters (tcp_sock::bytes_acked and
- * ::bytes_received, RFC 4898, 4.1+) are read whenever one of these hooks runs, and the growth
- * since the last read is added to the socket's class. bytes_acked counts the SYN (active side)
+ * ::bytes_received, RFC 4898, 4.1+) are read at state changes, at close and once per
+ * collection by an iterator over the socket storage, and the growth since the last read is
+ * added to the socket's class. bytes_acked counts the SYN (active side)
  * and both counters count a FIN: the baseline taken at ESTABLISHED removes the SYN, and the
  * FIN is taken off when the socket's state says it was acked/received (see sample_bytes()).
  *
@@ -110,6 +112,16 @@ struct {
 
 NS_DROPS_MAP(drops);
 
+/* Never used by the programs: its max_entries is a fingerprint of the class rules, so that
+ * pinned maps (--bpf.pin-path) are only adopted by an agent with the same rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cfg SEC(".maps");
+
 /* Free per-netns slots, pushed by userspace before attach: popping one is atomic without
  * needing fetch-and-add (BPF v3 atomics). */
 struct {
@@ -185,21 +197,37 @@ static __always_inline void read_bytes(const struct sock *sk, struct tcp_sock *t
 		(*rcvd)--;
 }
 
-/* Add the growth since the last read to the class; only once the class is final. */
-static __always_inline void sample_tp(const struct sock *sk, struct tcp_sock *tp,
-				      struct sk_info *si, int state, struct ns_tcp_stat *st)
+/*
+ * Move a snapshot forward to cur and return by how much. The collection-time iterator
+ * (flush_iter) reads sockets without their lock, so it can race with a handler running under
+ * it: compare-and-swap makes exactly one of them count each byte; the loser retries.
+ */
+static __always_inline __u64 claim(__u64 *snap, __u64 cur)
 {
-	__u64 sent, rcvd;
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *(volatile __u64 *)snap;
 
-	read_bytes(sk, tp, state, &sent, &rcvd);
-	if (sent > si->sent) {
-		add(&st->bytes_sent, sent - si->sent);
-		si->sent = sent;
+		if (cur <= old)
+			return 0;
+		if (__sync_val_compare_and_swap(snap, old, cur) == old)
+			return cur - old;
 	}
-	if (rcvd > si->rcvd) {
-		add(&st->bytes_received, rcvd - si->rcvd);
-		si->rcvd = rcvd;
-	}
+	return 0; /* still contended: a later read gets the rest */
+}
+
+/* Add the growth since the last read to the class; only once the class is final. */
+static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *si, int state,
+					 struct ns_tcp_stat *st)
+{
+	__u64 sent, rcvd, d;
+
+	read_bytes(sk, bpf_skc_to_tcp_sock((void *)sk), state, &sent, &rcvd);
+	d = claim(&si->sent, sent);
+	if (d)
+		add(&st->bytes_sent, d);
+	d = claim(&si->rcvd, rcvd);
+	if (d)
+		add(&st->bytes_received, d);
 	if (si->flags & I_MIG) {
 		struct ns_tcp_mig_conn *m = bpf_map_lookup_elem(&mig_conns, &si->cookie);
 
@@ -208,12 +236,6 @@ static __always_inline void sample_tp(const struct sock *sk, struct tcp_sock *tp
 			m->bytes_received = si->rcvd - si->base_rcvd;
 		}
 	}
-}
-
-static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *si, int state,
-					 struct ns_tcp_stat *st)
-{
-	sample_tp(sk, bpf_skc_to_tcp_sock((void *)sk), si, state, st);
 }
 
 static __always_inline void take_baseline(const struct sock *sk, struct sk_info *si, int state)
@@ -457,7 +479,7 @@ int BPF_PROG(state_btf, const struct sock *sk, const int oldstate, const int new
 	return on_state(sk, oldstate, newstate);
 }
 
-/* Every segment received in ESTABLISHED (tcp_rcv_established): RTT and bytes. */
+/* Every segment received in ESTABLISHED (tcp_rcv_established): RTT. */
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 {
@@ -482,7 +504,27 @@ int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 	srtt = tp->srtt_us >> 3;
 	if (srtt)
 		ns_hist_record(&st->srtt, (__u64)srtt * 1000);
-	sample_tp(sk, tp, si, STATE_PROBE, st);
+	return 0;
+}
+
+/*
+ * Run by userspace once per collection: bring every open socket's byte counts up to date.
+ * Reading them at every segment instead costs about as much as the rest of tcp_probe, and
+ * would still lag behind by the last ACK of an idle connection (tcp_probe fires before the
+ * segment is processed).
+ */
+SEC("iter/bpf_sk_storage_map")
+int flush_iter(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct sk_info *si = ctx->value;
+	struct sock *sk = ctx->sk;
+	struct ns_tcp_stat *st;
+
+	if (!sk || !si || (si->flags & (I_FINAL | I_OPEN | I_CLOSED)) != (I_FINAL | I_OPEN))
+		return 0;
+	st = stat_of(si->slot);
+	if (st)
+		sample_bytes(sk, si, sk->__sk_common.skc_state, st);
 	return 0;
 }
 

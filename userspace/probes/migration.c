@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "probes.h"
+#include "selftest.h"
 #include "tcp_core.h"
 #include "tcp.skel.h"
 
@@ -75,12 +76,14 @@ static const struct ns_family_desc bytes_desc = {
 	.help = "Migration stream bytes: acknowledged for the source, received for the destination.",
 	.type = NS_COUNTER,
 	.labels = { "vm", "role" },
+	.carry = true,
 };
 static const struct ns_family_desc total_desc = {
 	.name = "novascope_migrations_total",
 	.help = "Migration sessions that ended (their last connection closed).",
 	.type = NS_COUNTER,
 	.labels = { "vm", "role" },
+	.carry = true,
 };
 static const struct ns_family_desc dur_desc = {
 	.name = "novascope_migration_duration_seconds",
@@ -90,6 +93,7 @@ static const struct ns_family_desc dur_desc = {
 	.min_slot = 24,
 	.max_slot = 44,
 	.scale = 1e-9,
+	.carry = true,
 };
 static const struct ns_family_desc active_desc = {
 	.name = "novascope_migrations_active",
@@ -110,6 +114,7 @@ static const struct ns_family_desc retrans_desc = {
 	.help = "TCP segments retransmitted on migration connections.",
 	.type = NS_COUNTER,
 	.labels = { "vm", "role" },
+	.carry = true,
 };
 
 static uint64_t mono_ns(void)
@@ -514,6 +519,7 @@ static int collect(struct ns_probe *p, struct ns_registry *r)
 	(void)p;
 	if (!ns_tcp_core()->skel)
 		return -ENODEV;
+	ns_tcp_core_flush(r->gen);
 	poll_conns();
 	for (int i = 0; i < MAX_SESSIONS; i++)
 		if (sessions[i].used)
@@ -601,6 +607,14 @@ static void report(struct ns_probe *p, const struct ns_registry *r, unsigned int
 		fprintf(out, "no migration sessions seen\n");
 }
 
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	(void)p;
+	(void)t;
+	snprintf(detail, n, "needs a QEMU live migration (tests/integration/test_migration_*.sh)");
+	return 1;
+}
+
 const struct ns_probe_ops ns_migration_probe = {
 	.name = "migration",
 	.description = "VM live-migration sessions: bytes, throughput, duration, retransmits",
@@ -611,4 +625,5 @@ const struct ns_probe_ops ns_migration_probe = {
 	.events_map = ns_tcp_core_events_map,
 	.stop = stop,
 	.report = report,
+	.selftest = selftest,
 };

@@ -25,6 +25,7 @@
 #include "tcp_class.h"
 #include "tcp_core.h"
 #include "attrib.h"
+#include "selftest.h"
 #include "tcp.skel.h"
 
 static struct ns_tcp_core core;
@@ -215,6 +216,41 @@ static void resolve_cgroups(struct tcp_bpf *skel, const struct ns_tcp_classes *c
 	skel->bss->ncgroups = n;
 }
 
+/*
+ * --bpf.pin-path: the counting maps and the per-socket state (so that a connection is neither
+ * counted open twice nor loses its byte baseline across a restart) are pinned under
+ * <pin-path>/tcp, whichever of the two views loads the object. Class ids only mean something
+ * with the same class rules: a fingerprint of them (and of --tcp.per-netns) is the
+ * max_entries of the never-filled `cfg` map, so a changed configuration is a layout change
+ * and the pins are replaced instead of adopted.
+ */
+static const char *const pinned_maps[] = { "stats", "conn_stats", "slot_ids", "free_slots",
+					   "sk_infos", "cfg", NULL };
+
+static __u32 cfg_fingerprint(const struct ns_tcp_classes *cl, bool per_netns)
+{
+	__u64 h = 1469598103934665603ULL;
+	static __u8 lp[65536], rp[65536];
+	struct ns_tcp_glob g[NS_TCP_MAX_GLOBS];
+	int ng = ns_tcp_globs(cl, g);
+
+	ns_tcp_port_tables(cl, lp, rp);
+#define MIX(p, n)                                                                                  \
+	for (size_t i_ = 0; i_ < (n); i_++)                                                       \
+		h = (h ^ ((const __u8 *)(p))[i_]) * 1099511628211ULL;
+	MIX(lp, sizeof(lp));
+	MIX(rp, sizeof(rp));
+	MIX(g, sizeof(g[0]) * (size_t)ng);
+	for (int i = 0; i < cl->n; i++) {
+		MIX(cl->c[i].name, strlen(cl->c[i].name));
+		for (int k = 0; k < cl->c[i].ncgroups; k++)
+			MIX(cl->c[i].cgroups[k], strlen(cl->c[i].cgroups[k]) + 1);
+	}
+	MIX(&per_netns, 1);
+#undef MIX
+	return 1 + (__u32)(h % 1000000);
+}
+
 static void push_free_slots(struct tcp_bpf *skel)
 {
 	int fd = bpf_map__fd(skel->maps.free_slots);
@@ -223,14 +259,49 @@ static void push_free_slots(struct tcp_bpf *skel)
 		bpf_map_update_elem(fd, NULL, &s, BPF_ANY);
 }
 
+static int attach_flush(struct ns_probe *p, struct tcp_bpf *skel)
+{
+	union bpf_iter_link_info info = { .map.map_fd = (__u32)bpf_map__fd(skel->maps.sk_infos) };
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+			    .link_info_len = sizeof(info));
+	struct bpf_link *l = bpf_program__attach_iter(skel->progs.flush_iter, &opts);
+	int err = (int)libbpf_get_error(l);
+
+	if (err) {
+		ns_probe_set_reason(p, "attach the socket-storage iterator: %s", strerror(-err));
+		return err;
+	}
+	core.flush = l;
+	return 0;
+}
+
+void ns_tcp_core_flush(uint64_t gen)
+{
+	char buf[64];
+	int fd;
+
+	if (!core.flush || (gen && gen == core.flushed_gen))
+		return;
+	core.flushed_gen = gen;
+	fd = bpf_iter_create(bpf_link__fd(core.flush));
+	if (fd < 0)
+		return;
+	while (read(fd, buf, sizeof(buf)) > 0) /* the program prints nothing: one pass */
+		;
+	close(fd);
+}
+
 int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 {
+	struct ns_probe *owner = ns_probe_find("tcp");
 	struct tcp_bpf *skel;
 	int err;
 
 	p->priv = &core;
 	if (core.refs++)
 		return 0; /* the other view loaded it */
+	/* Pins and links always belong to the tcp probe's entry, whichever view starts first. */
+	core.owner = owner ? owner : p;
 	core.per_netns = cfg->tcp_per_netns;
 	core.classes = ns_tcp_classes();
 	skel = tcp_bpf__open();
@@ -242,22 +313,28 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 	p->obj = skel->obj;
 	p->drops = skel->maps.drops;
 	configure(skel, core.classes, core.per_netns);
+	bpf_map__set_max_entries(skel->maps.cfg, cfg_fingerprint(core.classes, core.per_netns));
 	pick_programs(skel);
+	err = ns_probe_pin_maps(core.owner, skel->obj, cfg->pin_path, pinned_maps);
+	if (err) {
+		ns_probe_set_reason(p, "%s", core.owner->reason);
+		return err;
+	}
 	err = tcp_bpf__load(skel);
 	if (err) {
 		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
 		return err;
 	}
 	resolve_cgroups(skel, core.classes);
-	if (core.per_netns)
+	if (core.per_netns && !core.owner->adopted)
 		push_free_slots(skel);
 	ns_mig_incoming_scan(bpf_map__fd(skel->maps.incoming_ports));
-	err = tcp_bpf__attach(skel);
+	err = ns_probe_attach(core.owner, skel->obj);
 	if (err) {
-		ns_probe_set_reason(p, "attach: %s", strerror(-err));
+		ns_probe_set_reason(p, "%s", core.owner->reason);
 		return err;
 	}
-	return 0;
+	return attach_flush(p, skel);
 }
 
 void ns_tcp_core_stop(struct ns_probe *p)
@@ -271,6 +348,9 @@ void ns_tcp_core_stop(struct ns_probe *p)
 		core.rb_owner = NULL;
 	if (--core.refs > 0)
 		return;
+	if (core.owner)
+		ns_probe_detach(core.owner);
+	bpf_link__destroy(core.flush);
 	tcp_bpf__destroy(core.skel);
 	memset(&core, 0, sizeof(core));
 	ns_mig_reset();
@@ -327,6 +407,18 @@ static void housekeeping(void)
 	ns_mig_incoming_gc(bpf_map__fd(core.skel->maps.incoming_ports));
 }
 
+static void init_netns_descs(void)
+{
+	for (int i = 0; i < F_N; i++) {
+		int n = 0;
+
+		fams[1][i] = fams[0][i];
+		while (fams[1][i].labels[n])
+			n++;
+		fams[1][i].labels[n] = "netns";
+	}
+}
+
 /* ---- the tcp probe ---- */
 
 static bool check(struct ns_probe *p, const struct ns_features *f)
@@ -348,6 +440,8 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	if (!tcp_priv->percpu || !tcp_priv->closes)
 		return -ENOMEM;
 	tcp_priv->started_ns = mono_ns();
+	if (!fams[1][0].name)
+		init_netns_descs();
 	return 0;
 }
 
@@ -466,18 +560,6 @@ static int collect_slot(struct ns_registry *r, __u32 slot, __u32 class, const ch
 	return 0;
 }
 
-static void init_netns_descs(void)
-{
-	for (int i = 0; i < F_N; i++) {
-		int n = 0;
-
-		fams[1][i] = fams[0][i];
-		while (fams[1][i].labels[n])
-			n++;
-		fams[1][i].labels[n] = "netns";
-	}
-}
-
 static int collect(struct ns_probe *p, struct ns_registry *r)
 {
 	struct ns_tcp_slot_key key, next;
@@ -488,9 +570,8 @@ static int collect(struct ns_probe *p, struct ns_registry *r)
 	(void)p;
 	if (!core.skel || !tcp_priv)
 		return -ENODEV;
-	if (!fams[1][0].name)
-		init_netns_descs();
 	housekeeping();
+	ns_tcp_core_flush(r->gen);
 	if (!core.per_netns) {
 		for (int c = 0; c < core.classes->n && !err; c++)
 			err = collect_slot(r, (__u32)c, (__u32)c, NULL, true);
@@ -554,6 +635,62 @@ static void report(struct ns_probe *p, const struct ns_registry *r, unsigned int
 	free(ev);
 }
 
+#define ST_CONNS 20
+#define ST_BYTES 3000
+
+/* In a child: ST_CONNS loopback connections, each carrying ST_BYTES from client to server. */
+static int loopback_burst(void *arg)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	char b[ST_BYTES];
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)arg;
+	memset(b, 'x', sizeof(b));
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, ST_CONNS) ||
+	    getsockname(l, (struct sockaddr *)&a, &alen))
+		return 1;
+	for (int i = 0; i < ST_CONNS; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0), s;
+		size_t got = 0;
+		ssize_t r;
+
+		if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) ||
+		    write(c, b, sizeof(b)) != (ssize_t)sizeof(b) || (s = accept(l, NULL, NULL)) < 0)
+			return 1;
+		close(c);
+		while ((r = read(s, b, sizeof(b))) > 0)
+			got += (size_t)r;
+		close(s);
+		if (got != sizeof(b))
+			return 1;
+	}
+	close(l);
+	return 0;
+}
+
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	const char *lat = fams[core.per_netns][F_CONNLAT].name;
+	const char *bytes = fams[core.per_netns][F_BYTES].name;
+	double c0, b0, c1, b1;
+
+	(void)p;
+	c0 = ns_selftest_total(t, lat, NULL, NULL);
+	b0 = ns_selftest_total(t, bytes, "direction", "sent");
+	if (ns_selftest_child(loopback_burst, NULL)) {
+		snprintf(detail, n, "loopback workload failed");
+		return -1;
+	}
+	usleep(100000); /* the last closes are processed in softirq */
+	c1 = ns_selftest_total(t, lat, NULL, NULL) - c0;
+	b1 = ns_selftest_total(t, bytes, "direction", "sent") - b0;
+	snprintf(detail, n, "%d loopback connections of %d bytes: %.0f connects, %.0f bytes sent",
+		 ST_CONNS, ST_BYTES, c1, b1);
+	return c1 >= ST_CONNS && b1 >= ST_CONNS * ST_BYTES ? 0 : -1;
+}
+
 const struct ns_probe_ops ns_tcp_probe = {
 	.name = "tcp",
 	.description = "TCP RTT, connect latency, retransmits, resets, bytes per traffic class",
@@ -565,4 +702,5 @@ const struct ns_probe_ops ns_tcp_probe = {
 	.stop = stop,
 	.report_family = "novascope_tcp_rtt_seconds",
 	.report = report,
+	.selftest = selftest,
 };

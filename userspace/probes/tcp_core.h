@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "probe.h"
 #include "novascope/tcp.h"
@@ -23,6 +24,9 @@ struct ns_tcp_core {
 	bool per_netns;
 	bool mig_on; /* the migration view is running */
 	struct ns_probe *rb_owner;
+	struct ns_probe *owner; /* holds the pins and links: the tcp probe's entry */
+	struct bpf_link *flush; /* iterator bringing open sockets' byte counts up to date */
+	uint64_t flushed_gen;
 	const struct ns_tcp_classes *classes;
 };
 
@@ -31,6 +35,8 @@ bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f);
 int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg);
 void ns_tcp_core_stop(struct ns_probe *p);
 struct bpf_map *ns_tcp_core_events_map(struct ns_probe *p);
+/* Once per collection (registry generation gen): run the byte-count iterator. */
+void ns_tcp_core_flush(uint64_t gen);
 int ns_tcp_core_on_event(struct ns_probe *p, const void *data, size_t size);
 /* "addr:port" of one end of an event's connection. */
 void ns_tcp_fmt_addr(const struct ns_tcp_event *e, bool local, char *buf, size_t n);
