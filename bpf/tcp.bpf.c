@@ -248,9 +248,9 @@ static __always_inline void take_baseline(const struct sock *sk, struct sk_info 
 
 static __always_inline void fill_tuple(struct ns_tcp_event *e, const struct sock *sk)
 {
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->family = sk->__sk_common.skc_family;
+	e->sport = sk->__sk_common.skc_num;
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e->netns = sk_netns(sk);
 	if (e->family == AF_INET) {
 		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
@@ -443,6 +443,11 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 {
 	struct sk_info *si;
 
+	/* Intermediate states (FIN_WAIT1, CLOSE_WAIT, ...) need nothing: bytes are read at
+	 * close (which knows the state it leaves) and by the collection-time iterator. */
+	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV && newstate != TCP_LISTEN &&
+	    newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE)
+		return 0;
 	if (!is_tcp(sk))
 		return 0;
 	if (newstate == TCP_SYN_SENT) {
@@ -460,16 +465,10 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
 	if (!si || (si->flags & I_CLOSED))
 		return 0;
-	if (newstate == TCP_ESTABLISHED && !(si->flags & I_ESTAB)) {
+	if (newstate == TCP_ESTABLISHED && !(si->flags & I_ESTAB))
 		on_established(sk, si);
-	} else if (newstate == TCP_CLOSE) {
+	else if (newstate == TCP_CLOSE)
 		on_close(sk, si, oldstate);
-	} else if ((si->flags & (I_FINAL | I_OPEN)) == (I_FINAL | I_OPEN)) {
-		struct ns_tcp_stat *st = stat_of(si->slot);
-
-		if (st)
-			sample_bytes(sk, si, oldstate, st);
-	}
 	return 0;
 }
 

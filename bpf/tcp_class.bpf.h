@@ -37,6 +37,7 @@ struct {
 	__type(key, struct ns_tcp_port_key);
 	__type(value, __u8);
 } incoming_ports SEC(".maps");
+__u32 nincoming = 0; /* entries in incoming_ports, kept by userspace */
 
 static __always_inline __u32 min_class(__u32 a, __u32 b)
 {
@@ -45,7 +46,7 @@ static __always_inline __u32 min_class(__u32 a, __u32 b)
 
 static __always_inline __u32 sk_netns(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return sk->__sk_common.skc_net.net->ns.inum;
 }
 
 /*
@@ -109,15 +110,16 @@ static __always_inline bool is_incoming_port(__u32 netns, __u16 port)
 {
 	struct ns_tcp_port_key k = { .netns = netns, .port = port };
 
-	return port && bpf_map_lookup_elem(&incoming_ports, &k);
+	/* Most nodes have no QEMU waiting for a migration: skip the lookup then. */
+	return nincoming && port && bpf_map_lookup_elem(&incoming_ports, &k);
 }
 
 /* Class from everything but the thread name. A passive socket's local port is the service
  * port; an active one's remote port is. Unknown direction (first seen mid-life): both. */
 static __always_inline __u32 rule_class(const struct sock *sk, int dir)
 {
-	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u16 lport = sk->__sk_common.skc_num;
+	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	__u32 best = NS_TCP_CLASS_OTHER, netns = sk_netns(sk);
 
 	if (dir != DIR_ACTIVE) {

@@ -229,6 +229,18 @@ static unsigned int qemu_incoming(pid_t pid)
 	return port;
 }
 
+/* Let the kernel skip its incoming_ports lookups while there are none. */
+static void count_listeners(void)
+{
+	struct ns_tcp_core *core = ns_tcp_core();
+	__u32 n = 0;
+
+	for (int i = 0; i < MAX_LISTENERS; i++)
+		n += listeners[i].used;
+	if (core->skel)
+		core->skel->bss->nincoming = n;
+}
+
 static void add_listener(int map_fd, pid_t pid, __u32 netns, unsigned int port)
 {
 	struct listener *free_l = NULL;
@@ -253,18 +265,27 @@ static void add_listener(int map_fd, pid_t pid, __u32 netns, unsigned int port)
 		free_l->used = false;
 		return;
 	}
+	count_listeners();
 	snprintf(p, sizeof(p), "%d", pid);
 	snprintf(ps, sizeof(ps), "%u", port);
 	ns_log(NS_LOG_DEBUG, "migration listener", "pid", p, "port", ps, NULL);
 }
 
+/*
+ * QEMUs that were already listening when the agent started. Their network namespace is read
+ * from /proc/<pid>/ns/net, which needs ptrace access (CAP_SYS_PTRACE for a QEMU running as
+ * another user, as under libvirt); without it, assume the agent's own namespace.
+ */
 void ns_mig_incoming_scan(int map_fd)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
+	struct stat self;
 
 	if (!d)
 		return;
+	if (stat("/proc/self/ns/net", &self))
+		self.st_ino = 0;
 	while ((de = readdir(d))) {
 		char path[64];
 		struct stat st;
@@ -275,9 +296,12 @@ void ns_mig_incoming_scan(int map_fd)
 			continue;
 		pid = atoi(de->d_name);
 		port = qemu_incoming(pid);
+		if (!port)
+			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-		if (port && !stat(path, &st))
-			add_listener(map_fd, pid, (__u32)st.st_ino, port);
+		if (stat(path, &st))
+			st.st_ino = self.st_ino;
+		add_listener(map_fd, pid, (__u32)st.st_ino, port);
 	}
 	closedir(d);
 }
@@ -305,6 +329,7 @@ void ns_mig_incoming_gc(int map_fd)
 		bpf_map_delete_elem(map_fd, &l->key);
 shared:;
 	}
+	count_listeners();
 }
 
 /* ---- sessions ---- */

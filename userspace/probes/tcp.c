@@ -143,7 +143,7 @@ bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 			ns_probe_set_reason(p, "kernel has no tracepoint %s", need[i]);
 			return false;
 		}
-	ns_probe_set_hook(p, "tp_btf tcp_probe,inet_sock_set_state,+%s", send);
+	ns_probe_set_hook(p, "tp_btf, send: %s", send);
 	return true;
 }
 
