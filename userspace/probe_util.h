@@ -21,4 +21,17 @@ __u64 ns_percpu_u64_sum(struct bpf_map *map, __u32 key);
 /* "tp_btf" or "raw_tp" for a tracepoint, or NULL with why filled. */
 const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char *why, size_t n);
 
+
+/* BPF_TRACE_UPROBE_MULTI and its return flag (6.6), newer than the installed uapi headers. */
+#define NS_BPF_TRACE_UPROBE_MULTI 48
+#define NS_BPF_F_UPROBE_MULTI_RETURN 1U
+/*
+ * A uprobe_multi link (6.6+): prog_fd (loaded with expected_attach_type
+ * NS_BPF_TRACE_UPROBE_MULTI) at cnt file offsets of path, in every process (pid filter off),
+ * each with its BPF cookie (cookies may be NULL). Returns the link fd, or -1 with errno.
+ * libbpf gained this in 1.3; this builds BPF_LINK_CREATE itself.
+ */
+int ns_link_create_uprobe_multi(int prog_fd, const char *path, const __u64 *offsets,
+				const __u64 *cookies, unsigned int cnt, bool retprobe);
+
 #endif
