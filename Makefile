@@ -85,6 +85,9 @@ $(RDMA_FAKE): $(BUILD)/tests/rdma_fake/lib%.so.1: tests/rdma_fake/%.c tests/rdma
 $(BUILD)/tests/progs/rdma_%: tests/progs/rdma_%.c $(RDMA_FAKE) | $(BUILD)/tests/progs
 	$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -o $@ $< -lrdmacm -libverbs
 
+# The rdma_kernel unit test loads the skeleton's programs through the verifier.
+$(BUILD)/tests/test_rdma_kernel: $(BUILD)/rdma_kernel.skel.h
+
 test-unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 

@@ -24,6 +24,8 @@ void ns_kv_init(struct ns_kv *t, size_t ksize, size_t vsize);
 /* Value for key (ksize bytes); with create, a zeroed value is added when absent. NULL when
  * absent (or out of memory). */
 void *ns_kv_get(struct ns_kv *t, const void *key, bool create);
+/* Slot i (0 <= i < t->cap): its value and key, or NULL when empty (for walking the table). */
+void *ns_kv_at(const struct ns_kv *t, size_t i, const void **key);
 void ns_kv_free(struct ns_kv *t);
 
 /* "ESTABLISHED" for 9 (enum rdma_cm_event_type), "unknown_N" beyond the known ones. */
@@ -59,5 +61,11 @@ int ns_elf_func_offset(const char *path, const char *sym, uint64_t *offset, uint
 /* rdma_kernel: offset and size of a field in a tracefs event format text; 0 or -ENOENT. */
 int ns_tp_format_field(const char *format, const char *field, unsigned int *offset,
 		       unsigned int *size);
+struct ns_rdma_tp_offsets;
+/* Fill the offsets the program for tracepoint cat:name reads, from
+ * <tracefs>/events/<cat>/<name>/format; false when the file or a field (of the expected size)
+ * is missing. Tracepoints whose programs read nothing need only the file. */
+bool ns_rdma_tp_offsets(const char *tracefs, const char *cat, const char *name,
+			struct ns_rdma_tp_offsets *o);
 
 #endif

@@ -94,7 +94,8 @@ enum { R_MISSING = 1, R_UNREADABLE = 2, R_GARBAGE = 4 };
 
 struct file_state {
 	uint64_t prev;
-	bool have;
+	uint64_t seen; /* collection that last found the file in its directory */
+	bool have;     /* prev is a value read from it */
 	unsigned char reported;
 };
 
@@ -108,6 +109,7 @@ struct ns_rdma_sysfs {
 	struct ns_kv files; /* KEYLEN -> struct file_state */
 	struct ns_kv ports; /* KEYLEN -> struct port_info */
 	bool root_reported;
+	uint64_t gen;          /* collections so far */
 	struct ns_registry *r; /* during a collection */
 };
 
@@ -263,15 +265,52 @@ static void recovered(struct file_state *fs, const char *path)
 	}
 }
 
+/* Where a counter file's value goes: family, labels, multiplier. */
+struct target {
+	const struct ns_family_desc *d;
+	const char *labels[3];
+	double mult;
+};
+
+static bool target(bool pma_dir, const char *dev, const char *port, const char *name,
+		   struct target *t)
+{
+	size_t i;
+
+	*t = (struct target){ &hw_desc, { dev, port, name }, 1 };
+	if (!pma_dir) /* lifespan is the stats cache lifetime in ms (writable), not a counter */
+		return strcmp(name, "lifespan") != 0;
+	for (i = 0; i < NPMA && strcmp(pma[i].name, name); i++)
+		;
+	if (i == NPMA)
+		return false;
+	switch (pma[i].kind) {
+	case K_BYTES:
+		*t = (struct target){ &bytes_desc, { dev, port, pma[i].dir }, 4 };
+		return true;
+	case K_PACKETS:
+		*t = (struct target){ &packets_desc, { dev, port, pma[i].dir }, 1 };
+		return true;
+	case K_WAIT:
+		*t = (struct target){ &wait_desc, { dev, port }, 1 };
+		return true;
+	case K_ERROR:
+		*t = (struct target){ &errors_desc, { dev, port, name }, 1 };
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
- * Read one counter file and add what it counted since the last read to fam{labels}, times
- * mult. The first read adds the whole value: the series then equals the kernel's counter.
+ * Read one counter file and add what it counted since the last read to its series. The first
+ * read adds the whole value: the series then equals the kernel's counter.
  */
 static void counter(struct ns_rdma_sysfs *st, const char *dev, const char *path, const char *key,
-		    const struct ns_family_desc *d, const char *const *labels, double mult)
+		    const struct target *t)
 {
 	struct file_state *fs = file_state(st, key);
-	struct ns_series *s = ns_series(ns_family(st->r, d), labels);
+	struct ns_series *s = ns_series(ns_family(st->r, t->d), t->labels);
 	char buf[64], shown[40];
 	uint64_t v, delta;
 	size_t len = 0;
@@ -279,6 +318,7 @@ static void counter(struct ns_rdma_sysfs *st, const char *dev, const char *path,
 
 	if (!fs || !s)
 		return;
+	fs->seen = st->gen;
 	err = read_small(path, buf, sizeof(buf), &len);
 	if (err == -EFBIG || (!err && ns_rdma_parse_u64(buf, len, &v))) {
 		printable(buf, err ? sizeof(buf) - 1 : len, shown, sizeof(shown));
@@ -299,71 +339,73 @@ static void counter(struct ns_rdma_sysfs *st, const char *dev, const char *path,
 		}
 		fs->prev = v;
 		fs->have = true;
-		ns_counter_add(s, (double)delta * mult);
+		ns_counter_add(s, (double)delta * t->mult);
 	}
 	/* Keep the series (at its last value) while the file is bad. */
 	ns_series_touch(st->r, s);
 }
 
-static void hw_counters(struct ns_rdma_sysfs *st, const char *dev, const char *port,
-			const char *dir)
+/* A counter file that is not there: report it, keep its series if it had one. */
+static void missing(struct ns_rdma_sysfs *st, struct file_state *fs, const char *dev,
+		    const char *port, const char *dir, const char *name, bool pma_dir)
 {
-	char path[PATH_MAX], key[KEYLEN];
-	struct dirent *de;
-	DIR *d = opendir(dir);
+	char path[PATH_MAX];
+	struct target t;
+	struct ns_series *s;
 
-	if (!d)
-		return; /* drivers without hw counters have no directory */
-	while ((de = readdir(d))) {
-		/* lifespan is the stats cache lifetime in ms (writable), not a counter. */
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "lifespan") ||
-		    strlen(de->d_name) >= LABLEN)
-			continue;
-		if (!fmt(path, sizeof(path), "%s/%s", dir, de->d_name) ||
-		    !fmt(key, sizeof(key), "%s/%s/hw/%s", dev, *port ? port : "-", de->d_name))
-			continue;
-		counter(st, dev, path, key, &hw_desc, NS_LV(dev, port, de->d_name), 1);
-	}
-	closedir(d);
+	if (!fmt(path, sizeof(path), "%s/%s", dir, name))
+		return;
+	problem(st, fs, dev, path, R_MISSING, strerror(ENOENT));
+	if (fs->have && target(pma_dir, dev, port, name, &t) &&
+	    (s = ns_series(ns_family(st->r, t.d), t.labels)))
+		ns_series_touch(st->r, s);
 }
 
-static void pma_counters(struct ns_rdma_sysfs *st, const char *dev, const char *port,
-			 const char *dir)
+/*
+ * counters/ (pma_dir) or hw_counters/ of a port (port "" for the device's own). Files read
+ * before and gone now are missing; so is a counters/ file every PMA table has.
+ */
+static void counter_dir(struct ns_rdma_sysfs *st, const char *dev, const char *port,
+			const char *dir, bool pma_dir)
 {
-	char path[PATH_MAX], key[KEYLEN];
-	bool seen[NPMA] = { 0 };
+	char path[PATH_MAX], key[KEYLEN], prefix[KEYLEN];
 	struct dirent *de;
+	struct target t;
+	size_t plen;
 	DIR *d = opendir(dir);
 
-	if (!d)
-		return; /* no PMA (e.g. iWARP, soft-RoCE): no counters/ directory at all */
+	/* No directory: a driver without hw counters, or without a PMA (iWARP, soft-RoCE). */
+	if (!d || !fmt(prefix, sizeof(prefix), "%s/%s/%s/", dev, *port ? port : "-",
+		       pma_dir ? "pma" : "hw")) {
+		if (d)
+			closedir(d);
+		return;
+	}
+	plen = strlen(prefix);
 	while ((de = readdir(d))) {
-		size_t i;
-
-		for (i = 0; i < NPMA && strcmp(pma[i].name, de->d_name); i++)
-			;
-		if (i == NPMA || pma[i].kind == K_SKIP)
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= LABLEN ||
+		    !target(pma_dir, dev, port, de->d_name, &t) ||
+		    !fmt(path, sizeof(path), "%s/%s", dir, de->d_name) ||
+		    !fmt(key, sizeof(key), "%s%s", prefix, de->d_name))
 			continue;
-		seen[i] = true;
-		if (!fmt(path, sizeof(path), "%s/%s", dir, de->d_name) ||
-		    !fmt(key, sizeof(key), "%s/%s/pma/%s", dev, port, de->d_name))
-			continue;
-		if (pma[i].kind == K_BYTES)
-			counter(st, dev, path, key, &bytes_desc, NS_LV(dev, port, pma[i].dir), 4);
-		else if (pma[i].kind == K_PACKETS)
-			counter(st, dev, path, key, &packets_desc, NS_LV(dev, port, pma[i].dir), 1);
-		else if (pma[i].kind == K_WAIT)
-			counter(st, dev, path, key, &wait_desc, NS_LV(dev, port), 1);
-		else
-			counter(st, dev, path, key, &errors_desc, NS_LV(dev, port, de->d_name), 1);
+		counter(st, dev, path, key, &t);
 	}
 	closedir(d);
-	for (size_t i = 0; i < NPMA; i++) {
-		if (!pma[i].expected || seen[i])
+	for (size_t i = 0; i < st->files.cap; i++) {
+		const char *k;
+		struct file_state *fs = ns_kv_at(&st->files, i, (const void **)&k);
+
+		if (fs && fs->have && fs->seen != st->gen && !strncmp(k, prefix, plen))
+			missing(st, fs, dev, port, dir, k + plen, pma_dir);
+	}
+	for (size_t i = 0; pma_dir && i < NPMA; i++) {
+		struct file_state *fs;
+
+		if (!pma[i].expected || !fmt(key, sizeof(key), "%s%s", prefix, pma[i].name))
 			continue;
-		if (fmt(path, sizeof(path), "%s/%s", dir, pma[i].name) &&
-		    fmt(key, sizeof(key), "%s/%s/pma/%s", dev, port, pma[i].name))
-			problem(st, file_state(st, key), dev, path, R_MISSING, strerror(ENOENT));
+		fs = file_state(st, key);
+		if (fs && !fs->have && fs->seen != st->gen)
+			missing(st, fs, dev, port, dir, pma[i].name, pma_dir);
 	}
 }
 
@@ -388,7 +430,11 @@ static bool text_attr(struct ns_rdma_sysfs *st, const char *dev, const char *por
 		len = sizeof(buf) - 1;
 	if (!err && len && buf[len - 1] == '\n')
 		buf[--len] = 0;
-	if (!err && (!len || len >= LABLEN || strlen(buf) != len))
+	/* The kernel writes short printable ASCII here; anything else is not what it wrote. */
+	for (size_t i = 0; !err && i < len; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			err = -EFBIG;
+	if (!err && (!len || len >= LABLEN))
 		err = -EFBIG;
 	if (err && quiet)
 		return false;
@@ -470,7 +516,7 @@ static void device(struct ns_rdma_sysfs *st, const char *dev)
 	DIR *d;
 
 	if (fmt(dir, sizeof(dir), "%s/%s/hw_counters", st->root, dev))
-		hw_counters(st, dev, "", dir);
+		counter_dir(st, dev, "", dir, false);
 	if (!fmt(dir, sizeof(dir), "%s/%s/ports", st->root, dev))
 		return;
 	d = opendir(dir);
@@ -482,9 +528,9 @@ static void device(struct ns_rdma_sysfs *st, const char *dev)
 		if (fmt(sub, sizeof(sub), "%s/%s", dir, de->d_name))
 			port_info(st, dev, de->d_name, sub);
 		if (fmt(sub, sizeof(sub), "%s/%s/counters", dir, de->d_name))
-			pma_counters(st, dev, de->d_name, sub);
+			counter_dir(st, dev, de->d_name, sub, true);
 		if (fmt(sub, sizeof(sub), "%s/%s/hw_counters", dir, de->d_name))
-			hw_counters(st, dev, de->d_name, sub);
+			counter_dir(st, dev, de->d_name, sub, false);
 	}
 	closedir(d);
 }
@@ -495,6 +541,7 @@ void ns_rdma_sysfs_collect(struct ns_rdma_sysfs *st, struct ns_registry *r)
 	DIR *d = opendir(st->root);
 
 	st->r = r;
+	st->gen++;
 	if (!d) {
 		/* No RDMA device (or no RDMA core at all): nothing to export, not an error. */
 		if (errno != ENOENT && !st->root_reported)

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,13 +119,13 @@ int ns_tp_format_field(const char *format, const char *field, unsigned int *offs
 	return -ENOENT;
 }
 
-static char *read_format(const char *cat, const char *name)
+static char *read_format(const char *tracefs, const char *cat, const char *name)
 {
-	char path[256], *buf;
+	char path[PATH_MAX], *buf;
 	size_t n = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/format", cat, name);
+	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tracefs, cat, name);
 	f = fopen(path, "re");
 	if (!f)
 		return NULL;
@@ -137,10 +138,10 @@ static char *read_format(const char *cat, const char *name)
 	return buf;
 }
 
-/* Offsets of the fields a program reads; false when the event lacks one. */
-static bool tp_offsets(const char *cat, const char *name, struct ns_rdma_tp_offsets *o)
+bool ns_rdma_tp_offsets(const char *tracefs, const char *cat, const char *name,
+			struct ns_rdma_tp_offsets *o)
 {
-	char *fmt = read_format(cat, name);
+	char *fmt = read_format(tracefs, cat, name);
 	unsigned int sz = 0, sz2 = 0;
 	bool ok = true;
 
@@ -205,7 +206,7 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	p->drops = pv->skel->maps.drops;
 	for (size_t i = 0; i < NTPS; i++) {
 		use[i] = ns_tracepoint_exists(tps[i].cat, tps[i].name) &&
-			 tp_offsets(tps[i].cat, tps[i].name, &off);
+			 ns_rdma_tp_offsets(TRACEFS, tps[i].cat, tps[i].name, &off);
 		bpf_program__set_autoload(
 			bpf_object__find_program_by_name(p->obj, tps[i].prog), use[i]);
 		if (!use[i])

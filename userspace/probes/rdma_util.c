@@ -92,6 +92,17 @@ void *ns_kv_get(struct ns_kv *t, const void *key, bool create)
 	return s + 8 + ALIGN8(t->ksize);
 }
 
+void *ns_kv_at(const struct ns_kv *t, size_t i, const void **key)
+{
+	unsigned char *s = slot(t, i);
+
+	if (!s[0])
+		return NULL;
+	if (key)
+		*key = s + 8;
+	return s + 8 + ALIGN8(t->ksize);
+}
+
 const char *ns_rdma_cm_event_name(unsigned int ev, char *buf, size_t n)
 {
 	/* enum rdma_cm_event_type (<rdma/rdma_cma.h>, include/rdma/rdma_cm.h): same numbering in
