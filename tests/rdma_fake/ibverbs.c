@@ -7,7 +7,7 @@
  *
  * NS_FAKE_RDMA_MR="3000,FAIL,6000,..." : for each registration in turn, how many microseconds
  *   it takes, or FAIL (NULL, EINVAL, at once).
- * NS_FAKE_RDMA_LOG=<file> : appends "mr_inner_ns <N>" per successful registration, measured
+ * NS_FAKE_RDMA_LOG=<file> : appends "mr_inner_ns ok <N>" per successful registration, measured
  *   inside ibv_reg_mr_iova2 (a lower bound of what a probe around the call sees).
  */
 #include <errno.h>
@@ -51,7 +51,7 @@ static void log_line(const char *what, uint64_t ns)
 	FILE *f = path ? fopen(path, "a") : NULL;
 
 	if (f) {
-		fprintf(f, "%s %llu\n", what, (unsigned long long)ns);
+		fprintf(f, "%s ok %llu\n", what, (unsigned long long)ns);
 		fclose(f);
 	}
 }

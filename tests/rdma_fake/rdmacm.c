@@ -8,7 +8,7 @@
  * NS_FAKE_RDMA_CONNECT="ESTABLISHED:3000,REJECTED:1000,FAIL:0,..." : for each rdma_connect in
  *   turn, the event its rdma_get_cm_event returns and after how many microseconds (counted
  *   from rdma_connect's start); FAIL makes rdma_connect itself fail (-1, EINVAL).
- * NS_FAKE_RDMA_LOG=<file> : appends "connect_inner_ns <N>" for each connect event, N measured
+ * NS_FAKE_RDMA_LOG=<file> : appends "connect_inner_ns <event> <N>" per connect event, N measured
  *   inside the library from rdma_connect's start to rdma_get_cm_event's return: a lower bound
  *   of what a probe around the calls sees.
  * Other calls succeed at once and queue the event the real CM would (ADDR_RESOLVED, ...).
@@ -113,13 +113,13 @@ static int script(int n, enum rdma_cm_event_type *type, int *status, uint64_t *d
 	return -1;
 }
 
-static void log_line(const char *what, uint64_t ns)
+static void log_line(const char *what, const char *event, uint64_t ns)
 {
 	const char *path = getenv("NS_FAKE_RDMA_LOG");
 	FILE *f = path ? fopen(path, "a") : NULL;
 
 	if (f) {
-		fprintf(f, "%s %llu\n", what, (unsigned long long)ns);
+		fprintf(f, "%s %s %llu\n", what, event, (unsigned long long)ns);
 		fclose(f);
 	}
 }
@@ -293,7 +293,7 @@ int rdma_get_cm_event(struct rdma_event_channel *channel, struct rdma_cm_event *
 	ev->event = e->type;
 	ev->status = e->status;
 	if (e->connect_ns)
-		log_line("connect_inner_ns", now_ns() - e->connect_ns);
+		log_line("connect_inner_ns", rdma_event_str(e->type), now_ns() - e->connect_ns);
 	free(e);
 	*event = ev;
 	return 0;
