@@ -14,6 +14,9 @@
  *   rdma_client mr SIZE...
  *       Registers one MR of each size (ibv_reg_mr; a size prefixed with "i" uses
  *       ibv_reg_mr_iova): "MR <size> ok|fail <ns>".
+ *   rdma_client bench N
+ *       N x (ibv_reg_mr + ibv_dereg_mr) of 4 KiB, for the cost of the probes: "BENCH <ns/iter>"
+ *       (with NS_FAKE_RDMA_MR=0 the test library registers instantly).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -36,7 +39,8 @@ static uint64_t now_ns(void)
 
 static void call(const char *fn, int failed)
 {
-	printf("CALL %s %s %s\n", fn, failed ? "fail" : "ok", failed ? strerrorname_np(errno) : "-");
+	printf("CALL %s %s %s\n", fn, failed ? "fail" : "ok",
+	       failed ? strerrorname_np(errno) : "-");
 }
 
 static int real(void)
@@ -100,7 +104,8 @@ static int connect_one(void)
 	}
 	if (rdma_resolve_addr(id, NULL, (struct sockaddr *)&dst, 2000) ||
 	    next_event(ch, &status) != RDMA_CM_EVENT_ADDR_RESOLVED ||
-	    rdma_resolve_route(id, 2000) || next_event(ch, &status) != RDMA_CM_EVENT_ROUTE_RESOLVED) {
+	    rdma_resolve_route(id, 2000) ||
+	    next_event(ch, &status) != RDMA_CM_EVENT_ROUTE_RESOLVED) {
 		fprintf(stderr, "address/route resolution failed\n");
 		goto cleanup;
 	}
@@ -163,6 +168,35 @@ static int mr(int argc, char **argv)
 	return 0;
 }
 
+static int bench(long n)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = list && list[0] ? ibv_open_device(list[0]) : NULL;
+	struct ibv_pd *pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	static char buf[4096];
+	uint64_t t0;
+
+	if (!pd) {
+		perror("no protection domain");
+		return 1;
+	}
+	t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		struct ibv_mr *m = ibv_reg_mr(pd, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE);
+
+		if (!m) {
+			perror("ibv_reg_mr");
+			return 1;
+		}
+		ibv_dereg_mr(m);
+	}
+	printf("BENCH %.1f\n", (double)(now_ns() - t0) / (double)n);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	ibv_free_device_list(list);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -176,6 +210,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "mr"))
 		return mr(argc - 2, argv + 2);
-	fprintf(stderr, "usage: rdma_client real | connect N | mr SIZE...\n");
+	if (argc == 3 && !strcmp(argv[1], "bench"))
+		return bench(atol(argv[2]));
+	fprintf(stderr, "usage: rdma_client real | connect N | mr SIZE... | bench N\n");
 	return 2;
 }

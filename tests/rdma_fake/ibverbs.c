@@ -6,7 +6,7 @@
  * and an IBVERBS_1.0 compat ibv_reg_mr exists next to the default one.
  *
  * NS_FAKE_RDMA_MR="3000,FAIL,6000,..." : for each registration in turn, how many microseconds
- *   it takes, or FAIL (NULL, EINVAL, at once).
+ *   it takes, or FAIL (NULL, EINVAL, at once); the last entry repeats ("0": all instant).
  * NS_FAKE_RDMA_LOG=<file> : appends "mr_inner_ns ok <N>" per successful registration, measured
  *   inside ibv_reg_mr_iova2 (a lower bound of what a probe around the call sees).
  */
@@ -31,15 +31,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Delay of the n-th registration in microseconds, or -1 for FAIL. */
+/* Delay of the n-th registration in microseconds (past the end: the last entry again), or -1
+ * for FAIL. */
 static long script(int n)
 {
-	const char *s = getenv("NS_FAKE_RDMA_MR");
+	const char *s = getenv("NS_FAKE_RDMA_MR"), *next;
 
-	for (; s && n > 0; n--) {
-		s = strchr(s, ',');
-		s = s ? s + 1 : NULL;
-	}
+	for (; s && n > 0 && (next = strchr(s, ',')); n--)
+		s = next + 1;
 	if (!s || !strncmp(s, "FAIL", 4))
 		return -1;
 	return strtol(s, NULL, 10);
@@ -133,7 +132,7 @@ struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr, size_t length, ui
 	}
 	ts.tv_sec = us / 1000000;
 	ts.tv_nsec = (us % 1000000) * 1000;
-	while (nanosleep(&ts, &ts) && errno == EINTR)
+	while (us && nanosleep(&ts, &ts) && errno == EINTR)
 		;
 	mr = calloc(1, sizeof(*mr));
 	if (!mr) {
@@ -145,7 +144,8 @@ struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr, size_t length, ui
 	mr->addr = addr;
 	mr->length = length;
 	mr->lkey = mr->rkey = (uint32_t)regs;
-	log_line("mr_inner_ns", now_ns() - start);
+	if (us)
+		log_line("mr_inner_ns", now_ns() - start);
 	return mr;
 }
 

@@ -39,6 +39,13 @@ void ns_rdma_sysfs_free(struct ns_rdma_sysfs *st);
 void ns_rdma_sysfs_collect(struct ns_rdma_sysfs *st, struct ns_registry *r);
 /* A counter file's content as the kernel writes it ("%llu\n"); -1 for anything else. */
 int ns_rdma_parse_u64(const char *buf, size_t len, uint64_t *out);
+/* Read a small sysfs file into buf (NUL-terminated, *len bytes): 0 or -errno; -EFBIG when it
+ * does not fit, -EISDIR/-EINVAL when not a regular file. Never blocks (FIFOs). */
+int ns_rdma_read_small(const char *path, char *buf, size_t n, size_t *len);
+/* Printable copy of untrusted content for a log line. */
+void ns_rdma_printable(const char *in, size_t len, char *out, size_t n);
+/* snprintf that says whether it fit (paths built from directory entries are skipped if not). */
+bool ns_rdma_fmt(char *out, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
 
 /* rdma_uprobes: where the libraries are and where their functions start (rdma_libs.c). */
 #define NS_RDMA_MAX_LIBS 8

@@ -20,13 +20,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -81,7 +77,8 @@ static const struct ns_family_desc info_desc = {
 };
 static const struct ns_family_desc err_desc = {
 	.name = "novascope_rdma_sysfs_errors_total",
-	.help = "RDMA sysfs files skipped in a collection, by reason (missing, unreadable, garbage).",
+	.help = "RDMA sysfs files skipped in a collection, by reason (missing, unreadable, "
+		"garbage).",
 	.type = NS_COUNTER,
 	.labels = { "device", "reason" },
 };
@@ -147,79 +144,6 @@ static const struct {
 };
 
 #define NPMA (sizeof(pma) / sizeof(pma[0]))
-
-/* snprintf that reports truncation: paths built from directory entries are skipped when long. */
-static bool fmt(char *out, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static bool fmt(char *out, size_t n, const char *f, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, f);
-	r = vsnprintf(out, n, f, ap);
-	va_end(ap);
-	return r >= 0 && (size_t)r < n;
-}
-
-int ns_rdma_parse_u64(const char *buf, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-
-	if (len && buf[len - 1] == '\n')
-		len--;
-	if (!len)
-		return -1;
-	for (; i < len; i++) {
-		unsigned int d = (unsigned char)buf[i] - '0';
-
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Read a small sysfs file into buf (NUL-terminated). 0, or -errno (-EFBIG: too long). */
-static int read_small(const char *path, char *buf, size_t n, size_t *len)
-{
-	struct stat st;
-	ssize_t got;
-	int fd, err = 0;
-
-	/* O_NONBLOCK: a FIFO planted in a bogus tree must not hang the collection. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st))
-		err = -errno;
-	else if (S_ISDIR(st.st_mode))
-		err = -EISDIR;
-	else if (!S_ISREG(st.st_mode))
-		err = -EINVAL;
-	if (!err) {
-		got = read(fd, buf, n - 1);
-		if (got < 0)
-			err = -errno;
-		else if ((size_t)got == n - 1)
-			err = -EFBIG;
-		else
-			buf[*len = (size_t)got] = 0;
-	}
-	close(fd);
-	return err;
-}
-
-/* Printable copy of untrusted content for a log line. */
-static void printable(const char *in, size_t len, char *out, size_t n)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < len && j + 1 < n; i++)
-		out[j++] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
-	out[j] = 0;
-}
 
 static void count_error(struct ns_rdma_sysfs *st, const char *dev, const char *reason)
 {
@@ -319,9 +243,9 @@ static void counter(struct ns_rdma_sysfs *st, const char *dev, const char *path,
 	if (!fs || !s)
 		return;
 	fs->seen = st->gen;
-	err = read_small(path, buf, sizeof(buf), &len);
+	err = ns_rdma_read_small(path, buf, sizeof(buf), &len);
 	if (err == -EFBIG || (!err && ns_rdma_parse_u64(buf, len, &v))) {
-		printable(buf, err ? sizeof(buf) - 1 : len, shown, sizeof(shown));
+		ns_rdma_printable(buf, err ? sizeof(buf) - 1 : len, shown, sizeof(shown));
 		problem(st, fs, dev, path, R_GARBAGE, shown);
 	} else if (err) {
 		problem(st, fs, dev, path, err == -ENOENT ? R_MISSING : R_UNREADABLE,
@@ -353,7 +277,7 @@ static void missing(struct ns_rdma_sysfs *st, struct file_state *fs, const char 
 	struct target t;
 	struct ns_series *s;
 
-	if (!fmt(path, sizeof(path), "%s/%s", dir, name))
+	if (!ns_rdma_fmt(path, sizeof(path), "%s/%s", dir, name))
 		return;
 	problem(st, fs, dev, path, R_MISSING, strerror(ENOENT));
 	if (fs->have && target(pma_dir, dev, port, name, &t) &&
@@ -375,7 +299,7 @@ static void counter_dir(struct ns_rdma_sysfs *st, const char *dev, const char *p
 	DIR *d = opendir(dir);
 
 	/* No directory: a driver without hw counters, or without a PMA (iWARP, soft-RoCE). */
-	if (!d || !fmt(prefix, sizeof(prefix), "%s/%s/%s/", dev, *port ? port : "-",
+	if (!d || !ns_rdma_fmt(prefix, sizeof(prefix), "%s/%s/%s/", dev, *port ? port : "-",
 		       pma_dir ? "pma" : "hw")) {
 		if (d)
 			closedir(d);
@@ -385,8 +309,8 @@ static void counter_dir(struct ns_rdma_sysfs *st, const char *dev, const char *p
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= LABLEN ||
 		    !target(pma_dir, dev, port, de->d_name, &t) ||
-		    !fmt(path, sizeof(path), "%s/%s", dir, de->d_name) ||
-		    !fmt(key, sizeof(key), "%s%s", prefix, de->d_name))
+		    !ns_rdma_fmt(path, sizeof(path), "%s/%s", dir, de->d_name) ||
+		    !ns_rdma_fmt(key, sizeof(key), "%s%s", prefix, de->d_name))
 			continue;
 		counter(st, dev, path, key, &t);
 	}
@@ -401,7 +325,7 @@ static void counter_dir(struct ns_rdma_sysfs *st, const char *dev, const char *p
 	for (size_t i = 0; pma_dir && i < NPMA; i++) {
 		struct file_state *fs;
 
-		if (!pma[i].expected || !fmt(key, sizeof(key), "%s%s", prefix, pma[i].name))
+		if (!pma[i].expected || !ns_rdma_fmt(key, sizeof(key), "%s%s", prefix, pma[i].name))
 			continue;
 		fs = file_state(st, key);
 		if (fs && !fs->have && fs->seen != st->gen)
@@ -421,11 +345,11 @@ static bool text_attr(struct ns_rdma_sysfs *st, const char *dev, const char *por
 	size_t len = 0;
 	int err;
 
-	if (!fmt(path, sizeof(path), "%s/%s", dir, name))
+	if (!ns_rdma_fmt(path, sizeof(path), "%s/%s", dir, name))
 		return false;
-	if (!quiet && fmt(key, sizeof(key), "%s/%s/attr/%s", dev, port, name))
+	if (!quiet && ns_rdma_fmt(key, sizeof(key), "%s/%s/attr/%s", dev, port, name))
 		fs = file_state(st, key);
-	err = read_small(path, buf, sizeof(buf), &len);
+	err = ns_rdma_read_small(path, buf, sizeof(buf), &len);
 	if (err == -EFBIG)
 		len = sizeof(buf) - 1;
 	if (!err && len && buf[len - 1] == '\n')
@@ -439,7 +363,7 @@ static bool text_attr(struct ns_rdma_sysfs *st, const char *dev, const char *por
 	if (err && quiet)
 		return false;
 	if (err == -EFBIG) {
-		printable(buf, len, shown, sizeof(shown));
+		ns_rdma_printable(buf, len, shown, sizeof(shown));
 		problem(st, fs, dev, path, R_GARBAGE, shown);
 		return false;
 	}
@@ -450,7 +374,7 @@ static bool text_attr(struct ns_rdma_sysfs *st, const char *dev, const char *por
 	}
 	if (fs)
 		recovered(fs, path);
-	printable(buf, len, out, LABLEN);
+	ns_rdma_printable(buf, len, out, LABLEN);
 	return true;
 }
 
@@ -475,7 +399,7 @@ static void port_info(struct ns_rdma_sysfs *st, const char *dev, const char *por
 	/* A RoCE port's netdev: the one bound to its first valid GID (index 0 is the default
 	 * GID, derived from the netdev's MAC). InfiniBand ports have none. */
 	v[2][0] = 0;
-	for (int i = 0; i < 4 && !v[2][0] && fmt(ndevs, sizeof(ndevs), "%s/gid_attrs/ndevs", dir);
+	for (int i = 0; i < 4 && !v[2][0] && ns_rdma_fmt(ndevs, sizeof(ndevs), "%s/gid_attrs/ndevs", dir);
 	     i++) {
 		char idx[8];
 
@@ -483,7 +407,7 @@ static void port_info(struct ns_rdma_sysfs *st, const char *dev, const char *por
 		if (!text_attr(st, dev, port, ndevs, idx, v[2], true))
 			v[2][0] = 0;
 	}
-	pi = fmt(key, sizeof(key), "%s/%s/info", dev, port) ? ns_kv_get(&st->ports, key, true)
+	pi = ns_rdma_fmt(key, sizeof(key), "%s/%s/info", dev, port) ? ns_kv_get(&st->ports, key, true)
 							       : NULL;
 	if (pi && pi->have && memcmp(pi->v, v, sizeof(v))) {
 		/* The labels changed: the old series drops to 0 and expires. */
@@ -515,9 +439,9 @@ static void device(struct ns_rdma_sysfs *st, const char *dev)
 	struct dirent *de;
 	DIR *d;
 
-	if (fmt(dir, sizeof(dir), "%s/%s/hw_counters", st->root, dev))
+	if (ns_rdma_fmt(dir, sizeof(dir), "%s/%s/hw_counters", st->root, dev))
 		counter_dir(st, dev, "", dir, false);
-	if (!fmt(dir, sizeof(dir), "%s/%s/ports", st->root, dev))
+	if (!ns_rdma_fmt(dir, sizeof(dir), "%s/%s/ports", st->root, dev))
 		return;
 	d = opendir(dir);
 	if (!d)
@@ -525,11 +449,11 @@ static void device(struct ns_rdma_sysfs *st, const char *dev)
 	while ((de = readdir(d))) {
 		if (!is_port_name(de->d_name))
 			continue;
-		if (fmt(sub, sizeof(sub), "%s/%s", dir, de->d_name))
+		if (ns_rdma_fmt(sub, sizeof(sub), "%s/%s", dir, de->d_name))
 			port_info(st, dev, de->d_name, sub);
-		if (fmt(sub, sizeof(sub), "%s/%s/counters", dir, de->d_name))
+		if (ns_rdma_fmt(sub, sizeof(sub), "%s/%s/counters", dir, de->d_name))
 			counter_dir(st, dev, de->d_name, sub, true);
-		if (fmt(sub, sizeof(sub), "%s/%s/hw_counters", dir, de->d_name))
+		if (ns_rdma_fmt(sub, sizeof(sub), "%s/%s/hw_counters", dir, de->d_name))
 			counter_dir(st, dev, de->d_name, sub, false);
 	}
 	closedir(d);
@@ -545,8 +469,8 @@ void ns_rdma_sysfs_collect(struct ns_rdma_sysfs *st, struct ns_registry *r)
 	if (!d) {
 		/* No RDMA device (or no RDMA core at all): nothing to export, not an error. */
 		if (errno != ENOENT && !st->root_reported)
-			ns_log(NS_LOG_WARN, "cannot read RDMA sysfs root", "path", st->root, "error",
-			       strerror(errno), NULL);
+			ns_log(NS_LOG_WARN, "cannot read RDMA sysfs root", "path", st->root,
+			       "error", strerror(errno), NULL);
 		st->root_reported = errno != ENOENT;
 		return;
 	}

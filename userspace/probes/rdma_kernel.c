@@ -113,7 +113,8 @@ int ns_tp_format_field(const char *format, const char *field, unsigned int *offs
 			continue;
 		o = strstr(semi, "offset:");
 		z = strstr(semi, "size:");
-		if (o && z && sscanf(o, "offset:%u", offset) == 1 && sscanf(z, "size:%u", size) == 1)
+		if (o && z && sscanf(o, "offset:%u", offset) == 1 &&
+		    sscanf(z, "size:%u", size) == 1)
 			return 0;
 	}
 	return -ENOENT;

@@ -199,9 +199,11 @@ static int attach_lib(struct ns_probe *p, struct priv *pv, const char *lib)
 	}
 	for (int r = 0; n && r < 2; r++) {
 		if (!pv->multi) {
-			for (unsigned int i = 0; i < n; i++)
-				if ((err = attach_perf(p, pv, progs[r], lib, offs[i], cookies[i], r)))
+			for (unsigned int i = 0; i < n; i++) {
+				err = attach_perf(p, pv, progs[r], lib, offs[i], cookies[i], r);
+				if (err)
 					return err;
+			}
 			continue;
 		}
 		err = ns_link_create_uprobe_multi(bpf_program__fd(progs[r]), lib, offs, cookies, n,
@@ -260,11 +262,12 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		nfns += err;
 	}
 	if (!nfns) {
-		ns_probe_set_reason(p, "no RDMA functions in %s%s", libs[0], nlibs > 1 ? " ..." : "");
+		ns_probe_set_reason(p, "no RDMA functions in %s%s", libs[0],
+				    nlibs > 1 ? " ..." : "");
 		return -ENOENT;
 	}
-	ns_probe_set_hook(p, "%s %d functions in %d libraries", pv->multi ? "uprobe_multi" : "uprobe",
-			  nfns, nlibs);
+	ns_probe_set_hook(p, "%s %d functions in %d libraries",
+			  pv->multi ? "uprobe_multi" : "uprobe", nfns, nlibs);
 	return 0;
 }
 

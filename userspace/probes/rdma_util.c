@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Helpers shared by the RDMA probes: a fixed-size hash table and CM event names. */
+/* Helpers shared by the RDMA probes: a fixed-size hash table, CM event names, sysfs reads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "rdma.h"
 
 /* Slot layout: one "used" byte, padding to 8, key, value (each rounded up to 8 bytes). */
@@ -118,4 +123,73 @@ const char *ns_rdma_cm_event_name(unsigned int ev, char *buf, size_t n)
 		return names[ev];
 	snprintf(buf, n, "unknown_%u", ev);
 	return buf;
+}
+
+bool ns_rdma_fmt(char *out, size_t n, const char *f, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, f);
+	r = vsnprintf(out, n, f, ap);
+	va_end(ap);
+	return r >= 0 && (size_t)r < n;
+}
+
+int ns_rdma_parse_u64(const char *buf, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (!len)
+		return -1;
+	for (; i < len; i++) {
+		unsigned int d = (unsigned char)buf[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int ns_rdma_read_small(const char *path, char *buf, size_t n, size_t *len)
+{
+	struct stat st;
+	ssize_t got;
+	int fd, err = 0;
+
+	/* O_NONBLOCK: a FIFO planted in a bogus tree must not hang the collection. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		err = -errno;
+	else if (S_ISDIR(st.st_mode))
+		err = -EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	if (!err) {
+		got = read(fd, buf, n - 1);
+		if (got < 0)
+			err = -errno;
+		else if ((size_t)got == n - 1)
+			err = -EFBIG;
+		else
+			buf[*len = (size_t)got] = 0;
+	}
+	close(fd);
+	return err;
+}
+
+void ns_rdma_printable(const char *in, size_t len, char *out, size_t n)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < len && j + 1 < n; i++)
+		out[j++] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[j] = 0;
 }
