@@ -57,6 +57,14 @@ static const struct opt opts[] = {
 	{ "help", O_BOOL, F(help), "false", "Show this help and exit." },
 	{ "list-probes", O_BOOL, F(list_probes), "false",
 	  "List every probe, whether this kernel supports it, its hook, and exit." },
+	{ "rdma.sysfs-root", O_STR, F(rdma_sysfs_root), "/sys/class/infiniband",
+	  "Directory of RDMA devices whose port counters, hw_counters and link state are read." },
+	{ "rdma.lib-path", O_STR, F(rdma_lib_path), NULL,
+	  "Comma-separated librdmacm/libibverbs files or directories to attach uprobes to "
+	  "(default: the dynamic linker's directories)." },
+	{ "rdma.uprobe-multi", O_BOOL, F(rdma_uprobe_multi), "true",
+	  "Attach the RDMA library uprobes with uprobe_multi links when the kernel has them "
+	  "(6.6+); false: one perf uprobe per function (each takes ~0.1s to detach)." },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -426,6 +434,8 @@ static int validate(struct ns_config *c, FILE *err)
 	return 0;
 }
 
+const struct ns_config *ns_config_active;
+
 int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err)
 {
 	bool set[NOPTS] = { 0 };
@@ -440,7 +450,10 @@ int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err)
 		return 0;
 	if (c->config_file && parse_file(c, set, err))
 		return -1;
-	return validate(c, err);
+	if (validate(c, err))
+		return -1;
+	ns_config_active = c;
+	return 0;
 }
 
 void ns_config_free(struct ns_config *c)

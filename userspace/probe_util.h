@@ -47,4 +47,16 @@ bool ns_is_bpffs(const char *path);
 /* Is the directory that would hold path on a bpf filesystem (path not created yet)? */
 bool ns_is_bpffs_parent(const char *path);
 
+/* BPF_TRACE_UPROBE_MULTI and its return flag (6.6), newer than the installed uapi headers. */
+#define NS_BPF_TRACE_UPROBE_MULTI 48
+#define NS_BPF_F_UPROBE_MULTI_RETURN 1U
+/*
+ * A uprobe_multi link (6.6+): prog_fd (loaded with expected_attach_type
+ * NS_BPF_TRACE_UPROBE_MULTI) at cnt file offsets of path, in every process (pid filter off),
+ * each with its BPF cookie (cookies may be NULL). Returns the link fd, or -1 with errno.
+ * libbpf gained this in 1.3; this builds BPF_LINK_CREATE itself.
+ */
+int ns_link_create_uprobe_multi(int prog_fd, const char *path, const __u64 *offsets,
+				const __u64 *cookies, unsigned int cnt, bool retprobe);
+
 #endif

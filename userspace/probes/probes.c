@@ -5,6 +5,9 @@
 
 struct ns_probe ns_probes[] = {
 	{ .ops = &ns_syscall_probe },
+	{ .ops = &ns_rdma_counters_probe },
+	{ .ops = &ns_rdma_uprobes_probe },
+	{ .ops = &ns_rdma_kernel_probe },
 };
 
 const size_t ns_nprobes = sizeof(ns_probes) / sizeof(ns_probes[0]);

@@ -5,5 +5,8 @@
 #include "probe.h"
 
 extern const struct ns_probe_ops ns_syscall_probe;
+extern const struct ns_probe_ops ns_rdma_counters_probe;
+extern const struct ns_probe_ops ns_rdma_uprobes_probe;
+extern const struct ns_probe_ops ns_rdma_kernel_probe;
 
 #endif
