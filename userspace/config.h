@@ -38,6 +38,10 @@ struct ns_config {
 	bool list_probes;
 	/* syscall probe */
 	char *syscall_cgroup;
+	/* sched probe */
+	unsigned int sched_cgroup_depth;
+	unsigned int sched_max_cgroups;
+	char *sched_accounting;
 	/* report / selftest subcommands */
 	uint64_t report_duration_ns;
 	unsigned int report_top;
