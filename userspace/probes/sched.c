@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "probe_util.h"
 #include "probes.h"
+#include "labelcap.h"
 #include "novascope/sched.h"
 #include "sched.skel.h"
 
@@ -101,7 +102,8 @@ struct vm_ent {
 struct priv {
 	struct sched_bpf *skel;
 	unsigned int depth;
-	struct ns_family_desc runq, csw, migr; /* with the configured cap */
+	struct ns_family_desc runq, csw, migr; /* with room for the configured cap */
+	struct ns_labelcap *labels;            /* the cap on cgroup label values */
 	struct cg_ent *cg;
 	size_t ncg;
 	struct vm_ent *vm;
@@ -228,15 +230,18 @@ static int setup_priv(struct priv *pv, const struct ns_config *cfg)
 
 	pv->root_fd = -1;
 	pv->depth = cfg->sched_cgroup_depth;
+	/* The label set caps the cgroup values of all three families alike; the registry's own cap
+	 * (one place more than they can need) is only a safety net. */
+	pv->labels = ns_labelcap_new(cap, STALE_AFTER);
 	pv->runq = runq_desc;
-	pv->runq.max_series = cap;
+	pv->runq.max_series = cap + 1;
 	pv->csw = csw_desc;
-	pv->csw.max_series = 2 * cap;
+	pv->csw.max_series = 2 * cap + 2;
 	pv->migr = migr_desc;
-	pv->migr.max_series = cap;
+	pv->migr.max_series = cap + 1;
 	pv->keys = calloc(CHUNK, sizeof(__u64));
 	pv->vals = calloc((size_t)CHUNK * (size_t)ns_nr_cpus(), sizeof(struct ns_sched_cg_stat));
-	if (!pv->keys || !pv->vals)
+	if (!pv->keys || !pv->vals || !pv->labels)
 		return -ENOMEM;
 	if (ns_cgroup2_root())
 		pv->root_fd = open(ns_cgroup2_root(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -396,6 +401,7 @@ static void emit_cgroup(struct priv *pv, struct ns_registry *r, const char *labe
 
 	if (!runq || !csw || !migr)
 		return;
+	label = ns_labelcap_admit(pv->labels, label, r->gen);
 	if (ns_hist_count(cur->lat.slots) && (s = ns_series(runq, NS_LV(label)))) {
 		for (int k = 0; k < NS_HIST_SLOTS; k++)
 			d[k] = cur->lat.slots[k] - prev->lat.slots[k];
@@ -539,6 +545,7 @@ static void stop(struct ns_probe *p)
 	sched_bpf__destroy(pv->skel);
 	if (pv->root_fd >= 0)
 		close(pv->root_fd);
+	ns_labelcap_free(pv->labels);
 	free(pv->cg);
 	free(pv->vm);
 	free(pv->keys);
