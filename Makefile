@@ -115,3 +115,6 @@ clean:
 	rm -rf $(BUILD) bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Unit tests that load a probe's skeleton (BPF_PROG_TEST_RUN) need it generated first.
+$(BUILD)/tests/test_kvm_bpf: $(BUILD)/kvm.skel.h

@@ -6,6 +6,7 @@
 struct ns_probe ns_probes[] = {
 	{ .ops = &ns_syscall_probe },
 	{ .ops = &ns_sched_probe },
+	{ .ops = &ns_kvm_probe },
 };
 
 const size_t ns_nprobes = sizeof(ns_probes) / sizeof(ns_probes[0]);

@@ -6,5 +6,6 @@
 
 extern const struct ns_probe_ops ns_syscall_probe;
 extern const struct ns_probe_ops ns_sched_probe;
+extern const struct ns_probe_ops ns_kvm_probe;
 
 #endif

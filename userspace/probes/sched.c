@@ -27,11 +27,11 @@
 #include "probe_util.h"
 #include "probes.h"
 #include "labelcap.h"
+#include "mapread.h"
 #include "novascope/sched.h"
 #include "sched.skel.h"
 
 #define STALE_AFTER 5
-#define CHUNK 128 /* map entries per batch read */
 #define OTHER "other"
 #define CG_MAP_MIN 4096
 
@@ -108,7 +108,6 @@ struct priv {
 	size_t ncg;
 	struct vm_ent *vm;
 	size_t nvm;
-	void *keys, *vals; /* batch buffers: CHUNK keys and CHUNK x ncpu values */
 	int root_fd;
 };
 
@@ -239,9 +238,7 @@ static int setup_priv(struct priv *pv, const struct ns_config *cfg)
 	pv->csw.max_series = 2 * cap + 2;
 	pv->migr = migr_desc;
 	pv->migr.max_series = cap + 1;
-	pv->keys = calloc(CHUNK, sizeof(__u64));
-	pv->vals = calloc((size_t)CHUNK * (size_t)ns_nr_cpus(), sizeof(struct ns_sched_cg_stat));
-	if (!pv->keys || !pv->vals || !pv->labels)
+	if (!pv->labels)
 		return -ENOMEM;
 	if (ns_cgroup2_root())
 		pv->root_fd = open(ns_cgroup2_root(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -298,54 +295,6 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		return err;
 	}
 	return 0;
-}
-
-/*
- * Read every entry of a per-CPU hash map whose values are u64 words, summed across CPUs, in
- * chunks. Returns a malloc'd array of n records of (1 + words) u64: key, then the sums.
- */
-static __u64 *read_map(struct priv *pv, int fd, size_t ksz, size_t words, size_t *n)
-{
-	size_t ncpu = (size_t)ns_nr_cpus(), rec = 1 + words, cap = 0, have = 0;
-	__u64 *out = NULL, in = 0, next = 0;
-	bool first = true, done = false;
-
-	while (!done) {
-		__u32 count = CHUNK;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &next, pv->keys, pv->vals,
-					       &count, NULL);
-
-		if (err && errno != ENOENT) {
-			free(out);
-			return NULL;
-		}
-		done = err != 0;
-		first = false;
-		in = next;
-		if (have + count > cap) {
-			__u64 *o;
-
-			cap = (have + count) * 2;
-			o = realloc(out, cap * rec * sizeof(__u64));
-			if (!o) {
-				free(out);
-				return NULL;
-			}
-			out = o;
-		}
-		for (__u32 i = 0; i < count; i++, have++) {
-			__u64 *r = out + have * rec;
-			const __u64 *v = (const __u64 *)pv->vals + (size_t)i * ncpu * words;
-
-			r[0] = ksz == 8 ? ((__u64 *)pv->keys)[i] : ((__u32 *)pv->keys)[i];
-			memset(r + 1, 0, words * sizeof(__u64));
-			for (size_t c = 0; c < ncpu; c++)
-				for (size_t w = 0; w < words; w++)
-					r[1 + w] += v[c * words + w];
-		}
-	}
-	*n = have;
-	return out ? out : calloc(1, sizeof(__u64));
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -416,20 +365,19 @@ static void emit_cgroup(struct priv *pv, struct ns_registry *r, const char *labe
 static int collect_cgroups(struct priv *pv, struct ns_registry *r)
 {
 	int fd = bpf_map__fd(pv->skel->maps.cg_stats);
-	size_t n, rec = 1 + CG_WORDS, keep = 0;
-	__u64 *cur = read_map(pv, fd, sizeof(__u64), CG_WORDS, &n);
+	size_t n, rec = NS_REC_KEY_WORDS + CG_WORDS, keep = 0;
+	__u64 *cur = ns_read_percpu_map(fd, sizeof(__u64), CG_WORDS, &n);
 	struct cg_ent *next;
 
 	if (!cur)
 		return -errno;
-	qsort(cur, n, rec * sizeof(__u64), cmp_u64);
 	next = calloc(n ? n : 1, sizeof(*next));
 	if (!next) {
 		free(cur);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct ns_sched_cg_stat *c = (const void *)(cur + i * rec + 1);
+		const struct ns_sched_cg_stat *c = (const void *)(cur + i * rec + NS_REC_KEY_WORDS);
 		struct cg_ent *old = bsearch(cur + i * rec, pv->cg, pv->ncg, sizeof(*pv->cg), cmp_u64);
 		struct cg_ent *e = &next[keep];
 
@@ -488,20 +436,19 @@ static void emit_vm(struct ns_registry *r, const char *label, const struct ns_sc
 static int collect_vms(struct priv *pv, struct ns_registry *r)
 {
 	int fd = bpf_map__fd(pv->skel->maps.vcpu_stats);
-	size_t n, rec = 1 + VM_WORDS, keep = 0;
-	__u64 *cur = read_map(pv, fd, sizeof(__u32), VM_WORDS, &n);
+	size_t n, rec = NS_REC_KEY_WORDS + VM_WORDS, keep = 0;
+	__u64 *cur = ns_read_percpu_map(fd, sizeof(__u32), VM_WORDS, &n);
 	struct vm_ent *next;
 
 	if (!cur)
 		return -errno;
-	qsort(cur, n, rec * sizeof(__u64), cmp_u64);
 	next = calloc(n ? n : 1, sizeof(*next));
 	if (!next) {
 		free(cur);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct ns_sched_vcpu_stat *c = (const void *)(cur + i * rec + 1);
+		const struct ns_sched_vcpu_stat *c = (const void *)(cur + i * rec + NS_REC_KEY_WORDS);
 		struct vm_ent *old = bsearch(cur + i * rec, pv->vm, pv->nvm, sizeof(*pv->vm), cmp_u64);
 		struct vm_ent *e = &next[keep];
 		__u32 key = (__u32)cur[i * rec];
@@ -548,8 +495,6 @@ static void stop(struct ns_probe *p)
 	ns_labelcap_free(pv->labels);
 	free(pv->cg);
 	free(pv->vm);
-	free(pv->keys);
-	free(pv->vals);
 	free(pv);
 	p->priv = NULL;
 	p->obj = NULL;
