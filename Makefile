@@ -118,3 +118,4 @@ clean:
 
 # Unit tests that load a probe's skeleton (BPF_PROG_TEST_RUN) need it generated first.
 $(BUILD)/tests/test_kvm_bpf: $(BUILD)/kvm.skel.h
+$(BUILD)/tests/test_sched_bpf: $(BUILD)/sched.skel.h
