@@ -64,7 +64,7 @@ static void test_churn_through_registry(void **state)
 	(void)state;
 	for (int interval = 0; interval < 200; interval++) {
 		ns_registry_begin(r);
-		/* Eight short-lived cgroups per interval, each reported once, with one kind only. */
+		/* Eight short-lived cgroups per interval, each seen once, with one kind only. */
 		for (int k = 0; k < 8; k++, next++) {
 			const char *l;
 			struct ns_series *s;
@@ -87,7 +87,8 @@ static void test_churn_through_registry(void **state)
 					;
 				if (j == n) {
 					assert_true(n < 16);
-					snprintf(seen[n++], sizeof(seen[0]), "%s", f->series[i]->values[0]);
+					snprintf(seen[n++], sizeof(seen[0]), "%s",
+						 f->series[i]->values[0]);
 				}
 			}
 			assert_true(n <= 5);

@@ -140,7 +140,7 @@ static bool check(struct ns_probe *p, const struct ns_features *f)
 	}
 	fl = ns_pick_tp_flavour(f, "kvm_userspace_exit", p->reason, sizeof(p->reason));
 	if (!fl) {
-		ns_probe_set_reason(p, "no kvm tracepoints (KVM not built in, or its module not loaded)");
+		ns_probe_set_reason(p, "no kvm tracepoints (KVM not built in or not loaded)");
 		return false;
 	}
 	if (ns_btf_tracepoint_exists("kvm_exit") && ns_btf_tracepoint_exists("kvm_entry") &&
@@ -189,8 +189,10 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	} else {
 		/* No kvm_exit/kvm_entry, or a kvm_exit prototype we do not know: exits by reason
 		 * would be wrong, so only userspace exits are counted. */
-		bpf_program__set_autoload(btf ? pv->skel->progs.kvm_exit_btf : pv->skel->progs.kvm_exit_raw, false);
-		bpf_program__set_autoload(btf ? pv->skel->progs.kvm_entry_btf : pv->skel->progs.kvm_entry_raw, false);
+		bpf_program__set_autoload(
+			btf ? pv->skel->progs.kvm_exit_btf : pv->skel->progs.kvm_exit_raw, false);
+		bpf_program__set_autoload(
+			btf ? pv->skel->progs.kvm_entry_btf : pv->skel->progs.kvm_entry_raw, false);
 	}
 	err = kvm_bpf__load(pv->skel);
 	if (err) {

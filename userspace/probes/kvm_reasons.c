@@ -65,7 +65,10 @@ static const char *const svm_excp[32] = {
 };
 
 static const char *const svm_high[] = {
-	[0] = "npf", [1] = "avic_incomplete_ipi", [2] = "avic_unaccelerated_access", [3] = "vmgexit",
+	[0] = "npf",
+	[1] = "avic_incomplete_ipi",
+	[2] = "avic_unaccelerated_access",
+	[3] = "vmgexit",
 };
 
 static const char *const vmgexit[] = {
@@ -127,16 +130,14 @@ const char *ns_kvm_exit_reason(__u32 isa, __u32 reason, char *buf, size_t n)
 	return "unknown";
 }
 
+/* KVM_EXIT_* (include/uapi/linux/kvm.h), by number. */
 static const char *const uexit[] = {
-	"unknown",	   "exception",	   "io",	    "hypercall",    "debug",
-	"hlt",		   "mmio",	   "irq_window_open", "shutdown",   "fail_entry",
-	"intr",		   "set_tpr",	   "tpr_access",    "s390_sieic",   "s390_reset",
-	"dcr",		   "nmi",	   "internal_error", "osi",	    "papr_hcall",
-	"s390_ucontrol",   "watchdog",	   "s390_tsch",	    "epr",	    "system_event",
-	"s390_stsi",	   "ioapic_eoi",   "hyperv",	    "arm_nisv",	    "x86_rdmsr",
-	"x86_wrmsr",	   "dirty_ring_full", "ap_reset_hold", "x86_bus_lock", "xen",
-	"riscv_sbi",	   "riscv_csr",	   "notify",	    "loongarch_iocsr", "memory_fault",
-	"tdx",
+	"unknown", "exception", "io", "hypercall", "debug", "hlt", "mmio", "irq_window_open",
+	"shutdown", "fail_entry", "intr", "set_tpr", "tpr_access", "s390_sieic", "s390_reset",
+	"dcr", "nmi", "internal_error", "osi", "papr_hcall", "s390_ucontrol", "watchdog",
+	"s390_tsch", "epr", "system_event", "s390_stsi", "ioapic_eoi", "hyperv", "arm_nisv",
+	"x86_rdmsr", "x86_wrmsr", "dirty_ring_full", "ap_reset_hold", "x86_bus_lock", "xen",
+	"riscv_sbi", "riscv_csr", "notify", "loongarch_iocsr", "memory_fault", "tdx",
 };
 
 const char *ns_kvm_uexit_reason(__u32 reason, char *buf, size_t n)

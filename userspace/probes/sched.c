@@ -277,7 +277,8 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	set_hook(p, btf ? "tp_btf" : "raw_tp", err);
 	bpf_map__set_autocreate(btf ? pv->skel->maps.enq_pid : pv->skel->maps.enq, false);
 	/* Room for every cgroup the labels can name, several leaves per label, and churn. */
-	bpf_map__set_max_entries(pv->skel->maps.cg_stats, cg_max > CG_MAP_MIN ? cg_max : CG_MAP_MIN);
+	bpf_map__set_max_entries(pv->skel->maps.cg_stats,
+				 cg_max > CG_MAP_MIN ? cg_max : CG_MAP_MIN);
 	pick_prealloc(pv->skel);
 	err = sched_bpf__load(pv->skel);
 	if (err) {
@@ -310,7 +311,8 @@ static bool cgroup_alive(const struct priv *pv, const struct cg_ent *e)
 	struct stat st;
 	const char *rel = e->path[1] ? e->path + 1 : "";
 
-	if (pv->root_fd < 0 || fstatat(pv->root_fd, rel, &st, *rel ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH))
+	if (pv->root_fd < 0 ||
+	    fstatat(pv->root_fd, rel, &st, *rel ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH))
 		return false;
 	return (__u64)st.st_ino == e->id;
 }
@@ -378,7 +380,8 @@ static int collect_cgroups(struct priv *pv, struct ns_registry *r)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ns_sched_cg_stat *c = (const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct cg_ent *old = bsearch(cur + i * rec, pv->cg, pv->ncg, sizeof(*pv->cg), cmp_u64);
+		struct cg_ent *old =
+			bsearch(cur + i * rec, pv->cg, pv->ncg, sizeof(*pv->cg), cmp_u64);
 		struct cg_ent *e = &next[keep];
 
 		if (old) {
@@ -448,8 +451,10 @@ static int collect_vms(struct priv *pv, struct ns_registry *r)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct ns_sched_vcpu_stat *c = (const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct vm_ent *old = bsearch(cur + i * rec, pv->vm, pv->nvm, sizeof(*pv->vm), cmp_u64);
+		const struct ns_sched_vcpu_stat *c =
+			(const void *)(cur + i * rec + NS_REC_KEY_WORDS);
+		struct vm_ent *old =
+			bsearch(cur + i * rec, pv->vm, pv->nvm, sizeof(*pv->vm), cmp_u64);
 		struct vm_ent *e = &next[keep];
 		__u32 key = (__u32)cur[i * rec];
 
