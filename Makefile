@@ -160,3 +160,7 @@ fuzz: $(FUZZ_BINS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BINS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Unit tests that load a probe's skeleton (BPF_PROG_TEST_RUN) need it generated first.
+$(BUILD)/tests/test_kvm_bpf: $(BUILD)/kvm.skel.h
+$(BUILD)/tests/test_sched_bpf: $(BUILD)/sched.skel.h

@@ -295,3 +295,25 @@ void ns_attrib_flush(void)
 	memset(cg_cache, 0, sizeof(cg_cache));
 	memset(vm_cache, 0, sizeof(vm_cache));
 }
+
+int ns_vm_label(pid_t tgid, char *out, size_t n)
+{
+	char path[64], comm[64];
+	size_t len;
+	FILE *f;
+
+	if (!ns_vm_name(tgid, out, n))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ENOENT;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	len = strcspn(comm, "\n");
+	if (!len)
+		return -ENOENT;
+	snprintf(out, n, "%.*s:%d", (int)len, comm, tgid);
+	return 0;
+}

@@ -50,6 +50,16 @@ static const struct opt opts[] = {
 	  "Switch to this user once every probe is attached (when started as root)." },
 	{ "syscall.cgroup", O_STR, F(syscall_cgroup), NULL,
 	  "Only trace syscalls of tasks in this cgroup v2 directory (and below)." },
+	{ "sched.cgroup-depth", O_UINT, F(sched_cgroup_depth), "0",
+	  "cgroup label of the sched metrics: the path cut at this many levels; 0 = the level "
+	  "naming a workload (systemd unit, Kubernetes pod, libvirt machine).", 64 },
+	{ "sched.max-cgroups", O_UINT, F(sched_max_cgroups), "500",
+	  "Most cgroup label values per sched metric, \"other\" included; the rest fold into "
+	  "\"other\" (2..100000).", 100000 },
+	{ "sched.accounting", O_STR, F(sched_accounting), "auto",
+	  "How run-queue waits are measured: schedstat (the kernel's own sched_info, "
+	  "CONFIG_SCHED_INFO), timestamps (wakeup/switch hooks), or auto (schedstat when the "
+	  "kernel keeps it)." },
 	{ "duration", O_DURATION, F(report_duration_ns), "10s",
 	  "report: how long to trace before printing.", 1000000ULL },
 	{ "top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000 },
@@ -424,6 +434,18 @@ static int validate(struct ns_config *c, FILE *err)
 	if (strcmp(c->log_format, "text") && strcmp(c->log_format, "json")) {
 		fprintf(err, "novascope: invalid value \"%s\" for --log.format: want text or json\n",
 			c->log_format);
+		return -1;
+	}
+	if (strcmp(c->sched_accounting, "auto") && strcmp(c->sched_accounting, "schedstat") &&
+	    strcmp(c->sched_accounting, "timestamps")) {
+		fprintf(err,
+			"novascope: invalid value \"%s\" for --sched.accounting: want auto, schedstat or timestamps\n",
+			c->sched_accounting);
+		return -1;
+	}
+	if (c->sched_max_cgroups < 2) {
+		fprintf(err, "novascope: invalid value %u for --sched.max-cgroups: want at least 2\n",
+			c->sched_max_cgroups);
 		return -1;
 	}
 	if (c->max_series < 10) {

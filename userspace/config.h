@@ -47,6 +47,10 @@ struct ns_config {
 	char *rdma_sysfs_root;
 	char *rdma_lib_path;
 	bool rdma_uprobe_multi;
+	/* sched probe */
+	unsigned int sched_cgroup_depth;
+	unsigned int sched_max_cgroups;
+	char *sched_accounting;
 	/* report / selftest subcommands */
 	uint64_t report_duration_ns;
 	unsigned int report_top;

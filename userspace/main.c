@@ -304,7 +304,9 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 
 static int run_report(const struct ns_config *c)
 {
-	struct ns_probe *p = c->nargs ? ns_probe_find(c->args[0]) : NULL;
+	/* "runq" is what an SRE knowing runqlat types: the sched probe's histogram. */
+	const char *name = c->nargs && !strcmp(c->args[0], "runq") ? "sched" : c->args[0];
+	struct ns_probe *p = c->nargs ? ns_probe_find(name) : NULL;
 	struct ns_registry *r;
 	uint64_t deadline;
 	int ret = 1;

@@ -8,6 +8,8 @@ struct ns_probe ns_probes[] = {
 	{ .ops = &ns_rdma_counters_probe },
 	{ .ops = &ns_rdma_uprobes_probe },
 	{ .ops = &ns_rdma_kernel_probe },
+	{ .ops = &ns_sched_probe },
+	{ .ops = &ns_kvm_probe },
 };
 
 const size_t ns_nprobes = sizeof(ns_probes) / sizeof(ns_probes[0]);
