@@ -36,16 +36,23 @@ static void *load(const char *soname, char *path, size_t n, uintptr_t *base)
 	return h;
 }
 
-/* The code at the offset in the file is the code the linker resolved the symbol to. */
+/*
+ * The code at the offset in the file is the code the linker resolved the symbol to. The first
+ * byte may be an int3 (0xcc) in memory: a uprobe anyone attached to that function right now
+ * (a running novascope, say) writes one there. 8 bytes stay inside the shortest function
+ * checked (ibv_reg_mr@@IBVERBS_1.1 is 11 bytes).
+ */
 static void same_code(const char *path, uint64_t off, const void *mem)
 {
-	unsigned char file[16];
+	unsigned char file[8];
+	const unsigned char *m = mem;
 	int fd = open(path, O_RDONLY);
 
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, file, sizeof(file), (off_t)off), sizeof(file));
 	close(fd);
-	assert_memory_equal(file, mem, sizeof(file));
+	assert_true(m[0] == file[0] || m[0] == 0xcc);
+	assert_memory_equal(file + 1, m + 1, sizeof(file) - 1);
 }
 
 static void test_default_version(void **state)

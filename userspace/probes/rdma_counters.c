@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "probes.h"
 #include "rdma.h"
+#include "selftest.h"
 
 #define STALE 5 /* intervals a removed device's series stays */
 
@@ -539,6 +540,81 @@ static void stop(struct ns_probe *p)
 	p->priv = NULL;
 }
 
+/* The transmitted bytes exported for dev/port, or -1. */
+static double tx_bytes(struct ns_registry *r, const char *dev, const char *port)
+{
+	const struct ns_family *f = ns_family_find(r, bytes_desc.name);
+
+	for (size_t i = 0; f && i < f->nseries; i++) {
+		const struct ns_series *s = f->series[i];
+
+		if (!strcmp(s->values[0], dev) && !strcmp(s->values[1], port) &&
+		    !strcmp(s->values[2], "tx"))
+			return s->value;
+	}
+	return -1;
+}
+
+static bool read_u64(const char *path, uint64_t *v)
+{
+	char buf[64];
+	size_t len;
+
+	return !ns_rdma_read_small(path, buf, sizeof(buf), &len) &&
+	       !ns_rdma_parse_u64(buf, len, v);
+}
+
+/*
+ * No workload makes a NIC count on demand, so check what can be checked on a live node: each
+ * port with PMA counters is exported with port_xmit_data x 4 as its transmitted bytes, between
+ * the values read just before and just after the collection.
+ */
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	struct ns_rdma_sysfs *st = p->priv;
+	char path[PATH_MAX], dev[LABLEN] = "", port[8] = "";
+	struct dirent *de, *pe;
+	int ports = 0, bad = 0;
+	DIR *d = opendir(st->root), *pd;
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= LABLEN ||
+		    !ns_rdma_fmt(path, sizeof(path), "%s/%s/ports", st->root, de->d_name) ||
+		    !(pd = opendir(path)))
+			continue;
+		while ((pe = readdir(pd))) {
+			uint64_t lo, hi;
+			double got;
+
+			if (!is_port_name(pe->d_name) ||
+			    !ns_rdma_fmt(path, sizeof(path), "%s/%s/ports/%s/counters/port_xmit_data",
+					 st->root, de->d_name, pe->d_name) ||
+			    !read_u64(path, &lo))
+				continue; /* no PMA counters on this port */
+			ns_selftest_collect(t);
+			got = tx_bytes(t->r, de->d_name, pe->d_name);
+			if (!read_u64(path, &hi))
+				hi = lo;
+			ports++;
+			if (got < (double)lo * 4 || got > (double)hi * 4) {
+				bad++;
+				snprintf(dev, sizeof(dev), "%s", de->d_name);
+				snprintf(port, sizeof(port), "%s", pe->d_name);
+			}
+		}
+		closedir(pd);
+	}
+	if (d)
+		closedir(d);
+	if (!ports) {
+		snprintf(detail, n, "no RDMA port with counters under %s", st->root);
+		return 1;
+	}
+	snprintf(detail, n, "%d ports under %s exported as the kernel counts them%s%s%s%s",
+		 ports, st->root, bad ? "; wrong: " : "", dev, bad ? " port " : "", port);
+	return bad ? -1 : 0;
+}
+
 const struct ns_probe_ops ns_rdma_counters_probe = {
 	.name = "rdma_counters",
 	.description = "RDMA port/hw counters, link state, rate and netdev from sysfs",
@@ -546,4 +622,5 @@ const struct ns_probe_ops ns_rdma_counters_probe = {
 	.start = start,
 	.collect = collect,
 	.stop = stop,
+	.selftest = selftest,
 };

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "probe_util.h"
 #include "probes.h"
+#include "config.h"
 #include "rdma.h"
 #include "novascope/rdma.h"
 #include "rdma_kernel.skel.h"
@@ -74,7 +75,6 @@ static const struct {
 
 struct priv {
 	struct rdma_kernel_bpf *skel;
-	struct bpf_link *links[NTPS];
 	struct ns_rdma_kstat prev;
 	struct ns_kv prev_events;
 };
@@ -189,10 +189,8 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 {
 	struct ns_rdma_tp_offsets off;
 	struct priv *pv = calloc(1, sizeof(*pv));
-	bool use[NTPS];
 	int err, n = 0;
 
-	(void)cfg;
 	if (!pv)
 		return -ENOMEM;
 	p->priv = pv;
@@ -206,38 +204,33 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	p->obj = pv->skel->obj;
 	p->drops = pv->skel->maps.drops;
 	for (size_t i = 0; i < NTPS; i++) {
-		use[i] = ns_tracepoint_exists(tps[i].cat, tps[i].name) &&
-			 ns_rdma_tp_offsets(TRACEFS, tps[i].cat, tps[i].name, &off);
+		bool use = ns_tracepoint_exists(tps[i].cat, tps[i].name) &&
+			   ns_rdma_tp_offsets(TRACEFS, tps[i].cat, tps[i].name, &off);
+
+		/* Programs of missing tracepoints are not loaded, so not attached either. */
 		bpf_program__set_autoload(
-			bpf_object__find_program_by_name(p->obj, tps[i].prog), use[i]);
-		if (!use[i])
+			bpf_object__find_program_by_name(p->obj, tps[i].prog), use);
+		n += use;
+		if (!use)
 			ns_log(NS_LOG_INFO, "rdma tracepoint not used", "tracepoint", tps[i].name,
 			       NULL);
-	}
-	pv->skel->rodata->off = off;
-	err = rdma_kernel_bpf__load(pv->skel);
-	if (err) {
-		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
-		return err;
-	}
-	for (size_t i = 0; i < NTPS; i++) {
-		if (!use[i])
-			continue;
-		pv->links[i] = bpf_program__attach_tracepoint(
-			bpf_object__find_program_by_name(p->obj, tps[i].prog), tps[i].cat,
-			tps[i].name);
-		if (!pv->links[i]) {
-			ns_probe_set_reason(p, "attach %s:%s: %s", tps[i].cat, tps[i].name,
-					    strerror(errno));
-			return -errno;
-		}
-		n++;
 	}
 	if (!n) {
 		ns_probe_set_reason(p, "no usable RDMA tracepoint (format files lack the fields)");
 		return -ENOENT;
 	}
-	return 0;
+	pv->skel->rodata->off = off;
+	/* The counts are pinned; connects in flight too (a restart does not lose them). */
+	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path,
+				NS_LV("kstats", "kcm_events", "kconns", NULL));
+	if (err)
+		return err;
+	err = rdma_kernel_bpf__load(pv->skel);
+	if (err) {
+		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
+		return err;
+	}
+	return ns_probe_attach(p, p->obj);
 }
 
 static void collect_events(struct priv *pv, struct ns_registry *r)
@@ -324,8 +317,7 @@ static void stop(struct ns_probe *p)
 
 	if (!pv)
 		return;
-	for (size_t i = 0; i < NTPS; i++)
-		bpf_link__destroy(pv->links[i]);
+	ns_probe_detach(p);
 	rdma_kernel_bpf__destroy(pv->skel);
 	ns_kv_free(&pv->prev_events);
 	free(pv);

@@ -3,6 +3,7 @@
  * rdma_uprobes: RDMA connection setup and memory registration, from uprobes on the librdmacm
  * and libibverbs files of this node. Kernel side: bpf/rdma_uprobes.bpf.c.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "probe_util.h"
 #include "probes.h"
 #include "rdma.h"
+#include "selftest.h"
 #include "novascope/rdma.h"
 #include "rdma_uprobes.skel.h"
 
@@ -107,6 +109,7 @@ struct priv {
 	int nfds;
 	struct bpf_link **links; /* perf uprobes */
 	size_t nlinks;
+	char rdmacm[PATH_MAX]; /* the librdmacm attached to, for the self-test */
 	/* Kernel totals at the last collection, by map key. */
 	struct ns_kv prev_calls, prev_comms, prev_events;
 };
@@ -196,6 +199,8 @@ static int attach_lib(struct ns_probe *p, struct priv *pv, const char *lib)
 		}
 		offs[n] = off;
 		cookies[n++] = c;
+		if (c == NS_RDMA_CREATE_EVENT_CHANNEL)
+			ns_rdma_fmt(pv->rdmacm, sizeof(pv->rdmacm), "%s", lib);
 	}
 	for (int r = 0; n && r < 2; r++) {
 		if (!pv->multi) {
@@ -244,6 +249,12 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	}
 	p->obj = pv->skel->obj;
 	p->drops = pv->skel->maps.drops;
+	/* The counts and the connects in flight are pinned; links are not (uprobe_multi links
+	 * are file descriptors of their own): a restart misses the calls of that instant. */
+	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path,
+				NS_LV("call_stats", "comm_stats", "cm_events", "conns", NULL));
+	if (err)
+		return err;
 	if (pv->multi) {
 		bpf_program__set_expected_attach_type(pv->skel->progs.rdma_enter,
 						      NS_BPF_TRACE_UPROBE_MULTI);
@@ -268,6 +279,9 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	}
 	ns_probe_set_hook(p, "%s %d functions in %d libraries",
 			  pv->multi ? "uprobe_multi" : "uprobe", nfns, nlibs);
+	if (p->adopted)
+		ns_log(NS_LOG_INFO, "adopted pinned state: counts continue", "probe", p->ops->name,
+		       "pin_dir", p->pin_dir, NULL);
 	return 0;
 }
 
@@ -409,6 +423,48 @@ static void stop(struct ns_probe *p)
 	p->drops = NULL;
 }
 
+/* In the self-test's child: call the library the probe is attached to, as an application. */
+static int create_channel(void *arg)
+{
+	void *h = dlopen(arg, RTLD_NOW | RTLD_LOCAL), *ch;
+	void *(*create)(void);
+	void (*destroy)(void *);
+
+	if (!h)
+		return -1;
+	create = (void *(*)(void))dlsym(h, "rdma_create_event_channel");
+	destroy = (void (*)(void *))dlsym(h, "rdma_destroy_event_channel");
+	if (!create || !destroy)
+		return -1;
+	ch = create(); /* NULL (ENODEV) on a node without an RDMA device */
+	if (ch)
+		destroy(ch);
+	return 0;
+}
+
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	struct priv *pv = p->priv;
+	const char *call = call_names[NS_RDMA_CREATE_EVENT_CHANNEL];
+	double calls, errs;
+
+	if (!*pv->rdmacm) {
+		snprintf(detail, n, "no librdmacm among the attached libraries");
+		return 1;
+	}
+	calls = ns_selftest_total(t, calls_desc.name, "call", call);
+	errs = ns_selftest_total(t, call_errors_desc.name, "call", call);
+	if (ns_selftest_child(create_channel, pv->rdmacm)) {
+		snprintf(detail, n, "cannot call %s in %s", call, pv->rdmacm);
+		return -1;
+	}
+	calls = ns_selftest_total(t, calls_desc.name, "call", call) - calls;
+	errs = ns_selftest_total(t, call_errors_desc.name, "call", call) - errs;
+	snprintf(detail, n, "1 %s call in a child through %s: counted %.0f (%.0f failed)", call,
+		 pv->rdmacm, calls, errs);
+	return calls == 1 ? 0 : -1;
+}
+
 const struct ns_probe_ops ns_rdma_uprobes_probe = {
 	.name = "rdma_uprobes",
 	.description = "RDMA connect latency, CM events, MR registrations via library uprobes",
@@ -417,4 +473,5 @@ const struct ns_probe_ops ns_rdma_uprobes_probe = {
 	.collect = collect,
 	.stop = stop,
 	.report_family = "novascope_rdma_connect_latency_seconds",
+	.selftest = selftest,
 };
