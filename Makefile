@@ -44,6 +44,9 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all deps run test test-unit test-integration test-e2e bench install clean format fuzz
 .DELETE_ON_ERROR:
+# Skeleton headers and BPF objects are intermediates of the binary: keep them, or every
+# build would regenerate them and recompile everything that includes them.
+.SECONDARY:
 all: $(BIN)
 
 deps:
