@@ -3,7 +3,8 @@
 # runs the commands registered with ns_on_exit, in reverse order, on any exit).
 set -euo pipefail
 NS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-NS_BIN=$NS_ROOT/bin/novascope
+NS_BIN=${NS_BIN:-$NS_ROOT/bin/novascope}
+NS_BUILD=${NS_BUILD:-$NS_ROOT/build}
 NS_TMP=$(mktemp -d /tmp/novascope-test.XXXXXX)
 _ns_exit_cmds=()
 

@@ -42,6 +42,12 @@ static const struct opt opts[] = {
 	{ "config.file", O_STR, F(config_file), NULL, "Path to the YAML configuration file." },
 	{ "log.level", O_STR, F(log_level), "info", "Log level: debug, info, warn, error." },
 	{ "log.format", O_STR, F(log_format), "text", "Log format: text or json." },
+	{ "bpf.pin-path", O_STR, F(pin_path), NULL,
+	  "Pin links and counting maps in this bpffs directory so counts survive restarts." },
+	{ "runtime.keep-caps", O_STR, F(keep_caps), NULL,
+	  "Capabilities to keep once every probe is attached (comma list; default none)." },
+	{ "runtime.user", O_STR, F(run_user), NULL,
+	  "Switch to this user once every probe is attached (when started as root)." },
 	{ "syscall.cgroup", O_STR, F(syscall_cgroup), NULL,
 	  "Only trace syscalls of tasks in this cgroup v2 directory (and below)." },
 	{ "sched.cgroup-depth", O_UINT, F(sched_cgroup_depth), "0",
@@ -61,6 +67,14 @@ static const struct opt opts[] = {
 	{ "help", O_BOOL, F(help), "false", "Show this help and exit." },
 	{ "list-probes", O_BOOL, F(list_probes), "false",
 	  "List every probe, whether this kernel supports it, its hook, and exit." },
+	{ "rdma.sysfs-root", O_STR, F(rdma_sysfs_root), "/sys/class/infiniband",
+	  "Directory of RDMA devices whose port counters, hw_counters and link state are read." },
+	{ "rdma.lib-path", O_STR, F(rdma_lib_path), NULL,
+	  "Comma-separated librdmacm/libibverbs files or directories to attach uprobes to "
+	  "(default: the dynamic linker's directories)." },
+	{ "rdma.uprobe-multi", O_BOOL, F(rdma_uprobe_multi), "true",
+	  "Attach the RDMA library uprobes with uprobe_multi links when the kernel has them "
+	  "(6.6+); false: one perf uprobe per function (each takes ~0.1s to detach)." },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -69,6 +83,8 @@ void ns_config_usage(FILE *out)
 {
 	fprintf(out, "usage: novascope [flags]\n"
 		     "       novascope report <probe> [--duration 10s] [--top N] [flags]\n"
+		     "       novascope selftest [--probes=...]\n"
+		     "       novascope cleanup --bpf.pin-path=DIR\n"
 		     "       novascope --list-probes\n\nFlags:\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];
@@ -440,6 +456,8 @@ static int validate(struct ns_config *c, FILE *err)
 	return 0;
 }
 
+const struct ns_config *ns_config_active;
+
 int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err)
 {
 	bool set[NOPTS] = { 0 };
@@ -454,7 +472,10 @@ int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err)
 		return 0;
 	if (c->config_file && parse_file(c, set, err))
 		return -1;
-	return validate(c, err);
+	if (validate(c, err))
+		return -1;
+	ns_config_active = c;
+	return 0;
 }
 
 void ns_config_free(struct ns_config *c)

@@ -9,9 +9,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include "config.h"
 #include "http.h"
+#include "webconfig.h"
 
 struct doc {
 	char *buf;
@@ -20,7 +23,9 @@ struct doc {
 
 struct ns_http {
 	struct MHD_Daemon *d;
+	int fd; /* listening socket, bound before privileges are dropped */
 	char *telemetry_path;
+	const struct ns_webconfig *web;
 	pthread_mutex_t lock;
 	struct doc docs[NS_DOC_COUNT];
 	unsigned int health_code;
@@ -110,6 +115,66 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const 
 	return ret;
 }
 
+/* The client certificate policy of tls_server_config.client_auth_type. */
+static bool client_cert_ok(struct ns_http *h, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *certs;
+	unsigned int n = 0, status = 1;
+	bool present, verified;
+
+	if (!h->web || !h->web->tls || h->web->client_auth <= NS_CLIENT_REQUEST)
+		return true;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return false;
+	certs = gnutls_certificate_get_peers(ci->tls_session, &n);
+	present = certs && n > 0;
+	verified = present && !gnutls_certificate_verify_peers2(ci->tls_session, &status) && !status;
+	switch (h->web->client_auth) {
+	case NS_CLIENT_REQUIRE_ANY:
+		return present;
+	case NS_CLIENT_VERIFY_IF_GIVEN:
+		return !present || verified;
+	default:
+		return verified;
+	}
+}
+
+/* basic_auth_users: 401 with a challenge unless the credentials match a user's bcrypt hash. */
+static bool basic_auth_ok(struct ns_http *h, struct MHD_Connection *c)
+{
+	char *pass = NULL, *user;
+	bool ok;
+
+	if (!h->web || !h->web->nusers)
+		return true;
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	ok = user && pass && ns_webconfig_check_user(h->web, user, pass);
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result deny(struct ns_http *h, struct MHD_Connection *c, bool cert)
+{
+	static const char unauth[] = "401 unauthorized\n", forbid[] = "403 client certificate required\n";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	atomic_fetch_add(&h->errors, 1);
+	resp = MHD_create_response_from_buffer(cert ? sizeof(forbid) - 1 : sizeof(unauth) - 1,
+					       (void *)(cert ? forbid : unauth), MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	if (cert)
+		ret = MHD_queue_response(c, 403, resp);
+	else
+		ret = MHD_queue_basic_auth_fail_response(c, "novascope", resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
@@ -130,6 +195,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (!client_cert_ok(h, c))
+		return deny(h, c, true);
+	if (!basic_auth_ok(h, c))
+		return deny(h, c, false);
 	if (r.code != 200) {
 		atomic_fetch_add(&h->errors, 1);
 		return reply(c, r.code, "text/plain; charset=utf-8",
@@ -192,45 +261,88 @@ static int make_addr(const char *listen, struct sockaddr_storage *ss, char *err,
 	return -1;
 }
 
-struct ns_http *ns_http_start(const struct ns_http_opts *o, char *err, size_t errlen)
+static int bind_socket(const char *addr, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int fd, one = 1, zero = 0;
+	socklen_t len;
+
+	if (make_addr(addr, &ss, err, errlen))
+		return -1;
+	len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6) /* [::]:port serves IPv4 too */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 512))
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+struct ns_http *ns_http_bind(const struct ns_http_opts *o, char *err, size_t errlen)
 {
 	struct ns_http *h = calloc(1, sizeof(*h));
-	struct sockaddr_storage ss;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	h->fd = bind_socket(o->listen_address, err, errlen);
+	if (h->fd < 0) {
+		free(h);
+		return NULL;
+	}
 	pthread_mutex_init(&h->lock, NULL);
 	h->health_code = 503;
 	h->telemetry_path = strdup(o->telemetry_path);
-	if (make_addr(o->listen_address, &ss, err, errlen))
-		goto fail;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, &ss,
+	h->web = o->web;
+	return h;
+}
+
+int ns_http_start(struct ns_http *h, char *err, size_t errlen)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->web ? h->web->cert_pem : NULL },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->web ? h->web->key_pem : NULL },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, h->web ? (void *)h->web->priorities : NULL },
+		/* A trust list makes libmicrohttpd ask for client certificates. */
+		{ h->web && h->web->ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+		  h->web ? h->web->ca_pem : NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	bool use_tls = h->web && h->web->tls;
+
+	if (use_tls)
+		flags |= MHD_USE_TLS;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
 				MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_TIMEOUT, 30,
 				MHD_OPTION_CONNECTION_LIMIT, 1000, MHD_OPTION_NOTIFY_COMPLETED,
-				completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+				completed, NULL, MHD_OPTION_ARRAY, use_tls ? tls : &tls[4],
 				MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "cannot listen on %s: %s", o->listen_address,
-			 errno ? strerror(errno) : "libmicrohttpd failed to start");
-		goto fail;
+		snprintf(err, errlen, "web server failed to start%s",
+			 use_tls ? " (check that the TLS key matches the certificate)" : "");
+		return -1;
 	}
-	return h;
-fail:
-	free(h->telemetry_path);
-	free(h);
-	return NULL;
+	return 0;
 }
 
 void ns_http_stop(struct ns_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
+	if (h->d)
+		MHD_stop_daemon(h->d); /* closes the listening socket too */
+	else
+		close(h->fd);
 	for (int i = 0; i < NS_DOC_COUNT; i++)
 		free(h->docs[i].buf);
 	pthread_mutex_destroy(&h->lock);

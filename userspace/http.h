@@ -17,16 +17,20 @@ enum ns_doc {
 	NS_DOC_COUNT,
 };
 
+struct ns_webconfig;
+
 struct ns_http_opts {
 	const char *listen_address; /* [host]:port */
 	const char *telemetry_path;
-	const char *web_config_file; /* may be NULL */
+	const struct ns_webconfig *web; /* TLS and basic auth; NULL for plain HTTP */
 };
 
 struct ns_http;
 
-/* Start serving; NULL with a message in err on failure. */
-struct ns_http *ns_http_start(const struct ns_http_opts *o, char *err, size_t errlen);
+/* Bind the listening socket (before privileges are dropped); NULL with a message in err. */
+struct ns_http *ns_http_bind(const struct ns_http_opts *o, char *err, size_t errlen);
+/* Start serving on the bound socket (its threads inherit the caller's capabilities). */
+int ns_http_start(struct ns_http *h, char *err, size_t errlen);
 void ns_http_stop(struct ns_http *h);
 /* Replace a document; takes ownership of buf (malloc'd). */
 void ns_http_publish(struct ns_http *h, enum ns_doc d, char *buf, size_t len);

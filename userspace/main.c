@@ -14,16 +14,21 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "carry.h"
 #include "config.h"
 #include "expose.h"
 #include "features.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "privs.h"
 #include "probe.h"
+#include "probe_util.h"
 #include "report.h"
 #include "selfmon.h"
+#include "selftest.h"
 #include "summary.h"
+#include "webconfig.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -177,6 +182,7 @@ static void collect_once(struct ns_registry *r, struct ns_http *h, const struct 
 	}
 	ns_selfmon_collect(r, *last_ns);
 	ns_registry_sweep(r);
+	ns_carry_save(r);
 	sb_init(&sb, 64 * 1024);
 	ns_expose_text(r, &sb);
 	text = sb_take(&sb, &len);
@@ -218,9 +224,9 @@ static void wait_until(struct ring_buffer *rb, uint64_t deadline)
 	}
 }
 
-static int run_daemon(const struct ns_config *c)
+static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 {
-	struct ns_http_opts ho = { c->listen_address, c->telemetry_path, c->web_config_file };
+	struct ns_http_opts ho = { c->listen_address, c->telemetry_path, web };
 	struct ns_registry *r = ns_registry_new(c->max_series);
 	struct ring_buffer *rb;
 	struct ns_http *h;
@@ -237,16 +243,28 @@ static int run_daemon(const struct ns_config *c)
 			       NULL);
 	}
 	start_probes(c);
+	if (c->pin_path)
+		ns_carry_open(r, c->pin_path);
 	rb = setup_ringbufs();
 	/* The web server's threads inherit this mask: SIGTERM/SIGINT must reach the main loop. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	h = ns_http_start(&ho, err, sizeof(err));
+	h = ns_http_bind(&ho, err, sizeof(err));
+	/* Every probe is attached and the port bound: nothing below needs privileges, and the
+	 * web server's threads must start with the reduced set (capabilities are per thread). */
+	if (h && ns_drop_privileges(c->keep_caps, c->run_user, err, sizeof(err))) {
+		ns_http_stop(h);
+		h = NULL;
+	}
+	if (h && ns_http_start(h, err, sizeof(err))) {
+		ns_http_stop(h);
+		h = NULL;
+	}
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	if (!h) {
-		ns_log(NS_LOG_ERROR, "web server failed", "error", err, NULL);
+		ns_log(NS_LOG_ERROR, "start-up failed", "error", err, NULL);
 		ring_buffer__free(rb);
 		stop_probes();
 		ns_registry_free(r);
@@ -265,6 +283,13 @@ static int run_daemon(const struct ns_config *c)
 		wait_until(rb, next);
 	}
 	ns_log(NS_LOG_INFO, "shutting down", NULL);
+	if (c->pin_path) {
+		/* What was consumed since the last collection is carried to the next agent. */
+		if (rb)
+			ring_buffer__consume(rb);
+		collect_once(r, NULL, c, started, &last_ns);
+	}
+	ns_carry_close(r);
 	/* Detach first so nothing keeps tracing while the web server drains. */
 	ring_buffer__free(rb);
 	stop_probes();
@@ -328,6 +353,8 @@ static int run_report(const struct ns_config *c)
 int main(int argc, char **argv)
 {
 	struct ns_config cfg;
+	struct ns_webconfig web = { 0 };
+	char err[640];
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	int ret;
 
@@ -348,10 +375,28 @@ int main(int argc, char **argv)
 	ns_log_set_format(cfg.log_format);
 	libbpf_set_print(libbpf_log);
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* pre-5.11 kernels charge maps to memlock */
-	if (cfg.command && strcmp(cfg.command, "report")) {
-		fprintf(stderr, "novascope: unknown command \"%s\" (want: report)\n", cfg.command);
+	if (cfg.command && strcmp(cfg.command, "report") && strcmp(cfg.command, "cleanup") &&
+	    strcmp(cfg.command, "selftest")) {
+		fprintf(stderr, "novascope: unknown command \"%s\" (want: report, selftest, cleanup)\n",
+			cfg.command);
 		ns_config_free(&cfg);
 		return 2;
+	}
+	if (cfg.pin_path && (ns_mount_fs(), !ns_is_bpffs(cfg.pin_path) && !ns_is_bpffs_parent(cfg.pin_path))) {
+		fprintf(stderr, "novascope: invalid value \"%s\" for --bpf.pin-path: not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)\n",
+			cfg.pin_path);
+		ns_config_free(&cfg);
+		return 2;
+	}
+	if (cfg.command && !strcmp(cfg.command, "cleanup")) {
+		if (!cfg.pin_path) {
+			fprintf(stderr, "novascope: cleanup needs --bpf.pin-path\n");
+			ns_config_free(&cfg);
+			return 2;
+		}
+		printf("removed %d pinned objects under %s\n", ns_pins_cleanup(cfg.pin_path),
+		       cfg.pin_path);
+		goto out0;
 	}
 	if (select_probes(&cfg)) {
 		ns_config_free(&cfg);
@@ -361,8 +406,29 @@ int main(int argc, char **argv)
 		ns_list_probes();
 		goto out0;
 	}
+	if (ns_caps_parse(cfg.keep_caps, err, sizeof(err))) {
+		fprintf(stderr, "novascope: %s\n", err);
+		ns_config_free(&cfg);
+		return 2;
+	}
+	if (cfg.web_config_file && ns_webconfig_load(cfg.web_config_file, &web, err, sizeof(err))) {
+		fprintf(stderr, "novascope: %s\n", err);
+		ns_config_free(&cfg);
+		return 2;
+	}
+	if (cfg.command && cfg.pin_path) {
+		/* report and selftest must never take over a running agent's pinned links. */
+		free(cfg.pin_path);
+		cfg.pin_path = NULL;
+	}
 	setup_signals();
-	ret = cfg.command ? run_report(&cfg) : run_daemon(&cfg);
+	if (!cfg.command)
+		ret = run_daemon(&cfg, &web);
+	else if (!strcmp(cfg.command, "selftest"))
+		ret = ns_selftest_run(&cfg);
+	else
+		ret = run_report(&cfg);
+	ns_webconfig_free(&web);
 	ns_config_free(&cfg);
 	return ret;
 out0:

@@ -77,6 +77,8 @@ struct ns_family *ns_family(struct ns_registry *r, const struct ns_family_desc *
 	if (f->d.fold_label >= f->nlabels)
 		f->d.fold_label = 0;
 	r->fams[r->nfams++] = f;
+	if (r->on_family)
+		r->on_family(r, f);
 	return f;
 }
 

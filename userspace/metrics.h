@@ -17,7 +17,7 @@
 #include <linux/types.h>
 #include "novascope/hist.h"
 
-#define NS_MAX_LABELS 4
+#define NS_MAX_LABELS 6 /* novascope_rdma_port_info has six */
 
 enum ns_mtype {
 	NS_COUNTER,
@@ -40,6 +40,9 @@ struct ns_family_desc {
 	unsigned int other_reserve;
 	/* Drop a series not touched for this many intervals (0 = never). */
 	unsigned int stale_after;
+	/* Values are derived in userspace (e.g. from ring-buffer events) rather than re-read from
+	 * cumulative kernel maps: with --bpf.pin-path they are carried across restarts. */
+	bool carry;
 };
 
 struct ns_series {
@@ -71,6 +74,9 @@ struct ns_registry {
 	size_t nfams, cap_fams;
 	uint64_t gen;
 	unsigned int default_max_series;
+	/* Called when a family is registered (restores carried values); may be NULL. */
+	void (*on_family)(struct ns_registry *r, struct ns_family *f);
+	void *carry;
 };
 
 struct ns_registry *ns_registry_new(unsigned int default_max_series);

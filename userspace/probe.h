@@ -16,6 +16,7 @@ struct ns_config;
 struct bpf_object;
 struct bpf_map;
 struct ring_buffer;
+struct ns_selftest;
 
 enum ns_probe_state {
 	NS_PROBE_DISABLED = 0, /* not selected with --probes */
@@ -46,6 +47,9 @@ struct ns_probe_ops {
 	void (*stop)(struct ns_probe *p);
 	/* Histogram family that `novascope report <name>` prints, and its label to show. */
 	const char *report_family;
+	/* `novascope selftest`: make a small known workload and check the probe saw it (see
+	 * selftest.h). Return 0 on pass, -1 on fail, 1 when it cannot run here; fill detail. */
+	int (*selftest)(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n);
 };
 
 struct ns_probe {
@@ -56,6 +60,10 @@ struct ns_probe {
 	bool selected;
 	struct bpf_object *obj; /* for run-time stats and program ids; set by start() */
 	struct bpf_map *drops;  /* optional: per-CPU u64 array [0] = ring-buffer drops */
+	struct bpf_link **links; /* attached by ns_probe_attach() */
+	size_t nlinks;
+	char pin_dir[256]; /* <--bpf.pin-path>/<probe> when pinning, else empty */
+	bool adopted;      /* pinned maps from an earlier agent were reused */
 	void *priv;
 };
 

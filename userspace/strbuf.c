@@ -118,7 +118,8 @@ int utf8_seq_len(const unsigned char *s)
 	return n;
 }
 
-void sb_escape(struct strbuf *sb, const char *str, bool esc_quote)
+/* Copy str with invalid UTF-8 replaced by U+FFFD, escaping as asked. */
+static void sb_clean(struct strbuf *sb, const char *str, bool esc, bool esc_quote)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
@@ -128,35 +129,26 @@ void sb_escape(struct strbuf *sb, const char *str, bool esc_quote)
 		if (!n) {
 			sb_puts(sb, "\xef\xbf\xbd");
 			s++;
-		} else if (*s == '\\') {
-			sb_puts(sb, "\\\\");
-			s++;
-		} else if (*s == '\n') {
-			sb_puts(sb, "\\n");
-			s++;
-		} else if (*s == '"' && esc_quote) {
-			sb_puts(sb, "\\\"");
-			s++;
-		} else {
-			sb_append(sb, (const char *)s, (size_t)n);
-			s += n;
+			continue;
 		}
+		if (esc && *s == '\\')
+			sb_puts(sb, "\\\\");
+		else if (esc && *s == '\n')
+			sb_puts(sb, "\\n");
+		else if (esc_quote && *s == '"')
+			sb_puts(sb, "\\\"");
+		else
+			sb_append(sb, (const char *)s, (size_t)n);
+		s += n;
 	}
+}
+
+void sb_escape(struct strbuf *sb, const char *str, bool esc_quote)
+{
+	sb_clean(sb, str, true, esc_quote);
 }
 
 void sb_utf8(struct strbuf *sb, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s) {
-		int n = utf8_seq_len(s);
-
-		if (!n) {
-			sb_puts(sb, "\xef\xbf\xbd");
-			s++;
-		} else {
-			sb_append(sb, (const char *)s, (size_t)n);
-			s += n;
-		}
-	}
+	sb_clean(sb, str, false, false);
 }

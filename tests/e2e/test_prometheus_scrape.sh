@@ -5,11 +5,11 @@
 
 ns_start_daemon --probes=syscall
 ns_start_prometheus 127.0.0.1:$NS_PORT
-"$NS_ROOT/build/tests/progs/getppid_loop" 100000 >/dev/null
+"$NS_BUILD/tests/progs/getppid_loop" 100000 >/dev/null
 q='histogram_quantile(0.99, sum by (le) (rate(novascope_syscall_latency_seconds_bucket{syscall="getppid"}[1m])))'
 # The first scrape comes a few seconds after start; rate() needs two of them.
 for i in $(seq 1 60); do
-	"$NS_ROOT/build/tests/progs/getppid_loop" 20000 >/dev/null
+	"$NS_BUILD/tests/progs/getppid_loop" 20000 >/dev/null
 	res=$(ns_prom_query "$q")
 	val=$(echo "$res" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r[0]["value"][1] if r else "")')
 	if [ -n "$val" ] && [ "$val" != NaN ]; then

@@ -24,7 +24,7 @@ want=unknown check_bad frobnicate
 want=/nonexistent check_bad --config.file=/nonexistent.yml
 
 # Report mode prints a libbpf-tools-style histogram for the top syscalls.
-"$NS_ROOT/build/tests/progs/getppid_loop" 2000000 >/dev/null &
+"$NS_BUILD/tests/progs/getppid_loop" 2000000 >/dev/null &
 loop=$!
 ns_on_exit "kill $loop 2>/dev/null"
 out=$("$NS_BIN" report syscall --duration 1s --top 3 2>/dev/null) || ns_fail "report exit $?"
@@ -42,3 +42,8 @@ out=$("$NS_BIN" --web.listen-address=127.0.0.1:$port 2>&1) && rc=0 || rc=$?
 [ $rc -ne 0 ] || ns_fail "daemon started on a taken port"
 echo "$out" | grep -q "cannot listen on 127.0.0.1:$port" || ns_fail "bind error message: $out"
 ns_ok "taken port reported: $(echo "$out" | tail -1)"
+
+# The operator self-test passes on this kernel, one line per probe.
+out=$("$NS_BIN" selftest --probes=syscall) || ns_fail "selftest failed: $out"
+echo "$out"
+echo "$out" | grep -q '^PASS syscall' || ns_fail "selftest has no PASS line for syscall"

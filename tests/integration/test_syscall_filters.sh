@@ -13,7 +13,7 @@ ns_on_exit "for p in \$(cat $cg/cgroup.procs 2>/dev/null); do echo \$p > $root/c
 # 1. Exact count inside a dedicated cgroup: nothing else runs there.
 ns_start_daemon --collect.interval=300ms --probes=syscall --syscall.cgroup="$cg"
 ns_wait_collect 0.5
-bash -c "echo \$\$ > $cg/cgroup.procs; exec $NS_ROOT/build/tests/progs/getppid_loop $N" >/dev/null
+bash -c "echo \$\$ > $cg/cgroup.procs; exec $NS_BUILD/tests/progs/getppid_loop $N" >/dev/null
 ns_wait_collect 0.8
 got=$(ns_metric novascope_syscall_latency_seconds_count 'syscall="getppid"')
 [ "$got" = "$N" ] || ns_fail "cgroup filter: getppid count $got, want exactly $N"
@@ -39,7 +39,7 @@ ns_stop_daemon $pid
 # 3. BPF run-time stats for the agent's lifetime only.
 before=$(sysctl -n kernel.bpf_stats_enabled)
 ns_start_daemon --collect.interval=300ms --probes=syscall --collect.bpf-stats
-"$NS_ROOT/build/tests/progs/getppid_loop" 10000 >/dev/null
+"$NS_BUILD/tests/progs/getppid_loop" 10000 >/dev/null
 ns_wait_collect 0.8
 runs=$(ns_metric novascope_bpf_run_count_total 'probe="syscall"')
 secs=$(ns_metric novascope_bpf_run_time_seconds_total 'probe="syscall"')
@@ -49,11 +49,11 @@ ns_ok "bpf stats: $runs runs, $secs s"
 ns_stop_daemon $NS_PID
 if [ "$before" = 0 ]; then
 	# With the agent gone the kernel stops counting: run_cnt of a fresh program stays 0.
-	"$NS_ROOT/build/tests/progs/bpf_hold" "$NS_ROOT/build/bench/empty_pair.bpf.o" >"$NS_TMP/hold" &
+	"$NS_BUILD/tests/progs/bpf_hold" "$NS_BUILD/bench/empty_pair.bpf.o" >"$NS_TMP/hold" &
 	hold=$!
 	ns_on_exit "kill $hold 2>/dev/null"
 	sleep 0.5
-	"$NS_ROOT/build/tests/progs/getppid_loop" 1000 >/dev/null
+	"$NS_BUILD/tests/progs/getppid_loop" 1000 >/dev/null
 	cnt=$(bpftool -j prog show name empty_enter | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d if isinstance(d,list) else [d]; print(sum(p.get("run_cnt",0) for p in d))')
 	[ "$cnt" = 0 ] || ns_fail "BPF stats still on after the agent exited (run_cnt=$cnt)"
 	ns_ok "stats off again after exit"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,6 +20,7 @@
 #include "probes.h"
 #include "novascope/syscall.h"
 #include "syscall.skel.h"
+#include "selftest.h"
 #include "syscall_names.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -130,6 +132,10 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		pv->skel->rodata->filter_cgroup = true;
 	}
 	ns_drop_flavour(p->obj, strncmp(p->hook, "tp_btf", 6) ? "_btf" : "_raw");
+	/* Only the counts are pinned: start times and the self filter belong to this agent. */
+	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path, NS_LV("stats", NULL));
+	if (err)
+		return err;
 	err = syscall_bpf__load(pv->skel);
 	if (err) {
 		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
@@ -140,12 +146,7 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		ns_probe_set_reason(p, "set cgroup filter: %s", strerror(errno));
 		return -errno;
 	}
-	err = syscall_bpf__attach(pv->skel);
-	if (err) {
-		ns_probe_set_reason(p, "attach: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	return ns_probe_attach(p, p->obj);
 }
 
 /* Read every syscall's per-CPU stats in one batch and sum across CPUs into out. */
@@ -221,6 +222,7 @@ static void stop(struct ns_probe *p)
 
 	if (!pv)
 		return;
+	ns_probe_detach(p);
 	syscall_bpf__destroy(pv->skel);
 	if (pv->cgroup_fd >= 0)
 		close(pv->cgroup_fd);
@@ -232,6 +234,32 @@ static void stop(struct ns_probe *p)
 	p->obj = NULL;
 }
 
+#define SELFTEST_CALLS 20000
+
+static int getppid_burst(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < SELFTEST_CALLS; i++)
+		syscall(SYS_getppid);
+	return 0;
+}
+
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	const char *fam = lat_desc.name;
+	double before, got;
+
+	(void)p;
+	before = ns_selftest_total(t, fam, "syscall", "getppid");
+	if (ns_selftest_child(getppid_burst, NULL)) {
+		snprintf(detail, n, "workload failed");
+		return -1;
+	}
+	got = ns_selftest_total(t, fam, "syscall", "getppid") - before;
+	snprintf(detail, n, "%d getppid calls in a child: counted %.0f", SELFTEST_CALLS, got);
+	return got >= SELFTEST_CALLS ? 0 : -1;
+}
+
 const struct ns_probe_ops ns_syscall_probe = {
 	.name = "syscall",
 	.description = "Syscall latency and errors per syscall",
@@ -240,4 +268,5 @@ const struct ns_probe_ops ns_syscall_probe = {
 	.collect = collect,
 	.stop = stop,
 	.report_family = "novascope_syscall_latency_seconds",
+	.selftest = selftest,
 };

@@ -1,0 +1,2 @@
+build-san/tests/test_config: tests/unit/test_config.c userspace/config.h
+userspace/config.h:

@@ -1,0 +1,2 @@
+build-san/userspace/attrib.o: userspace/attrib.c userspace/attrib.h
+userspace/attrib.h:

@@ -1,0 +1,2 @@
+build-san/userspace/features.o: userspace/features.c userspace/features.h
+userspace/features.h:

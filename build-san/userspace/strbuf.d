@@ -1,0 +1,2 @@
+build-san/userspace/strbuf.o: userspace/strbuf.c userspace/strbuf.h
+userspace/strbuf.h:
