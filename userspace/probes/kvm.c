@@ -292,7 +292,8 @@ static int collect_map(struct ns_registry *r, struct tab *t, struct bpf_map *m, 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const __u64 *v = cur + i * rec + NS_REC_KEY_WORDS;
-		struct ent *old = bsearch(cur + i * rec, t->e, t->n, sizeof(*t->e), ns_rec_cmp);
+		struct ent *old = !t->n ? NULL :
+			bsearch(cur + i * rec, t->e, t->n, sizeof(*t->e), ns_rec_cmp);
 		struct ent *e = &next[keep];
 		__u32 tgid;
 

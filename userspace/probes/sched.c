@@ -383,7 +383,7 @@ static int collect_cgroups(struct priv *pv, struct ns_registry *r)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ns_sched_cg_stat *c = (const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct cg_ent *old =
+		struct cg_ent *old = !pv->ncg ? NULL :
 			bsearch(cur + i * rec, pv->cg, pv->ncg, sizeof(*pv->cg), cmp_u64);
 		struct cg_ent *e = &next[keep];
 
@@ -456,7 +456,7 @@ static int collect_vms(struct priv *pv, struct ns_registry *r)
 	for (size_t i = 0; i < n; i++) {
 		const struct ns_sched_vcpu_stat *c =
 			(const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct vm_ent *old =
+		struct vm_ent *old = !pv->nvm ? NULL :
 			bsearch(cur + i * rec, pv->vm, pv->nvm, sizeof(*pv->vm), cmp_u64);
 		struct vm_ent *e = &next[keep];
 		__u32 key = (__u32)cur[i * rec];
