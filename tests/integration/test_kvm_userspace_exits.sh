@@ -5,7 +5,7 @@
 # reason="io" and by 1 with reason="hlt"; after the process exits, its series must go away.
 . "$(dirname "$0")/../lib.sh"
 N=1000
-PROG=$NS_ROOT/build/tests/progs/kvm_out
+PROG=$NS_BUILD/tests/progs/kvm_out
 [ -c /dev/kvm ] || ns_fail "/dev/kvm missing"
 
 ns_start_daemon --probes=kvm --collect.interval=500ms

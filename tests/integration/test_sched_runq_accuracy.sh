@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/sched_lib.sh"
 ACC=${ACCOUNTING:-auto}
-VICTIM=$NS_ROOT/build/tests/progs/runq_victim
+VICTIM=$NS_BUILD/tests/progs/runq_victim
 CPU=$(($(nproc) - 1))
 root=$(ns_cg2_root)
 [ -n "$root" ] || ns_fail "no cgroup2 mount in /proc/self/mountinfo"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -22,6 +23,7 @@
 #include "metrics.h"
 #include "probe_util.h"
 #include "probes.h"
+#include "selftest.h"
 #include "kvm_reasons.h"
 #include "mapread.h"
 #include "novascope/kvm.h"
@@ -151,7 +153,8 @@ static bool check(struct ns_probe *p, const struct ns_features *f)
 	return true;
 }
 
-/* The all-zero key takes what a full map cannot hold (vm "other"); it must exist beforehand. */
+/* The all-zero key takes what a full map cannot hold (vm "other"); it must exist beforehand
+ * (and is kept when the map was adopted from a pin). */
 static int add_other_key(struct bpf_map *m)
 {
 	size_t n = (size_t)ns_nr_cpus();
@@ -161,7 +164,7 @@ static int add_other_key(struct bpf_map *m)
 
 	if (!zero)
 		return -ENOMEM;
-	if (bpf_map_update_elem(bpf_map__fd(m), key, zero, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(m), key, zero, BPF_NOEXIST) && errno != EEXIST)
 		err = -errno;
 	free(zero);
 	return err;
@@ -173,7 +176,6 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	bool btf = !strncmp(p->hook, "tp_btf", 6);
 	int err, layout = exit_args();
 
-	(void)cfg;
 	if (!pv)
 		return -ENOMEM;
 	p->priv = pv;
@@ -194,6 +196,10 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		bpf_program__set_autoload(
 			btf ? pv->skel->progs.kvm_entry_btf : pv->skel->progs.kvm_entry_raw, false);
 	}
+	/* Only the counts are pinned; per-vCPU exit times belong to this agent. */
+	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path, NS_LV("exits", "exit_lat", "uexits", NULL));
+	if (err)
+		return err;
 	err = kvm_bpf__load(pv->skel);
 	if (err) {
 		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
@@ -205,12 +211,7 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		ns_probe_set_reason(p, "create the \"other\" keys: %s", strerror(-err));
 		return err;
 	}
-	err = kvm_bpf__attach(pv->skel);
-	if (err) {
-		ns_probe_set_reason(p, "attach: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	return ns_probe_attach(p, p->obj);
 }
 
 static void label_vm(struct ent *e)
@@ -291,7 +292,8 @@ static int collect_map(struct ns_registry *r, struct tab *t, struct bpf_map *m, 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const __u64 *v = cur + i * rec + NS_REC_KEY_WORDS;
-		struct ent *old = bsearch(cur + i * rec, t->e, t->n, sizeof(*t->e), ns_rec_cmp);
+		struct ent *old = !t->n ? NULL :
+			bsearch(cur + i * rec, t->e, t->n, sizeof(*t->e), ns_rec_cmp);
 		struct ent *e = &next[keep];
 		__u32 tgid;
 
@@ -337,6 +339,7 @@ static void stop(struct ns_probe *p)
 
 	if (!pv)
 		return;
+	ns_probe_detach(p);
 	kvm_bpf__destroy(pv->skel);
 	free(pv->exits.e);
 	free(pv->lat.e);
@@ -344,6 +347,34 @@ static void stop(struct ns_probe *p)
 	free(pv);
 	p->priv = NULL;
 	p->obj = NULL;
+}
+
+#define SELFTEST_OUTS 1000
+
+static int run_vm(void *arg)
+{
+	(void)arg;
+	return ns_kvm_run_outs(SELFTEST_OUTS) == SELFTEST_OUTS ? 0 : 1;
+}
+
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	double before, got;
+
+	(void)p;
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		snprintf(detail, n, "no usable /dev/kvm: %s", strerror(errno));
+		return 1;
+	}
+	before = ns_selftest_total(t, uexits_desc.name, "reason", "io");
+	if (ns_selftest_child(run_vm, NULL)) {
+		snprintf(detail, n, "workload failed (a VM through /dev/kvm)");
+		return -1;
+	}
+	got = ns_selftest_total(t, uexits_desc.name, "reason", "io") - before;
+	snprintf(detail, n, "a VM doing %d out instructions: %.0f io exits to userspace counted",
+		 SELFTEST_OUTS, got);
+	return got >= SELFTEST_OUTS ? 0 : -1;
 }
 
 const struct ns_probe_ops ns_kvm_probe = {
@@ -354,4 +385,5 @@ const struct ns_probe_ops ns_kvm_probe = {
 	.collect = collect,
 	.stop = stop,
 	.report_family = "novascope_kvm_exit_latency_seconds",
+	.selftest = selftest,
 };

@@ -16,4 +16,7 @@ const char *ns_kvm_exit_reason(__u32 isa, __u32 reason, char *buf, size_t n);
  * "restart" (KVM_RUN interrupted, -EINTR) and "error" (other errors). */
 const char *ns_kvm_uexit_reason(__u32 reason, char *buf, size_t n);
 
+/* Self-test workload (kvm_selftest.c): a VM doing n `out` then `hlt`; the io exits seen, or -1. */
+long ns_kvm_run_outs(unsigned int n);
+
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -26,6 +27,7 @@
 #include "metrics.h"
 #include "probe_util.h"
 #include "probes.h"
+#include "selftest.h"
 #include "labelcap.h"
 #include "mapread.h"
 #include "novascope/sched.h"
@@ -205,7 +207,7 @@ static int pick_accounting(struct ns_probe *p, const char *want, bool btf)
 	return usable;
 }
 
-/* The NS_SCHED_OTHER key must exist before the maps can fill up. */
+/* The NS_SCHED_OTHER key must exist before the maps can fill up (kept if adopted from pins). */
 static int add_other_keys(struct sched_bpf *skel)
 {
 	size_t n = (size_t)ns_nr_cpus();
@@ -216,8 +218,10 @@ static int add_other_keys(struct sched_bpf *skel)
 
 	if (!zero)
 		return -ENOMEM;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.cg_stats), &cg, zero, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.vcpu_stats), &tgid, zero, BPF_ANY))
+	if ((bpf_map_update_elem(bpf_map__fd(skel->maps.cg_stats), &cg, zero, BPF_NOEXIST) &&
+	     errno != EEXIST) ||
+	    (bpf_map_update_elem(bpf_map__fd(skel->maps.vcpu_stats), &tgid, zero, BPF_NOEXIST) &&
+	     errno != EEXIST))
 		err = -errno;
 	free(zero);
 	return err;
@@ -280,6 +284,10 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	bpf_map__set_max_entries(pv->skel->maps.cg_stats,
 				 cg_max > CG_MAP_MIN ? cg_max : CG_MAP_MIN);
 	pick_prealloc(pv->skel);
+	/* Only the counts are pinned; per-task state belongs to this agent. */
+	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path, NS_LV("cg_stats", "vcpu_stats", NULL));
+	if (err)
+		return err;
 	err = sched_bpf__load(pv->skel);
 	if (err) {
 		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
@@ -290,12 +298,7 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		ns_probe_set_reason(p, "create the \"other\" keys: %s", strerror(-err));
 		return err;
 	}
-	err = sched_bpf__attach(pv->skel);
-	if (err) {
-		ns_probe_set_reason(p, "attach: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	return ns_probe_attach(p, p->obj);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -380,7 +383,7 @@ static int collect_cgroups(struct priv *pv, struct ns_registry *r)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ns_sched_cg_stat *c = (const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct cg_ent *old =
+		struct cg_ent *old = !pv->ncg ? NULL :
 			bsearch(cur + i * rec, pv->cg, pv->ncg, sizeof(*pv->cg), cmp_u64);
 		struct cg_ent *e = &next[keep];
 
@@ -453,7 +456,7 @@ static int collect_vms(struct priv *pv, struct ns_registry *r)
 	for (size_t i = 0; i < n; i++) {
 		const struct ns_sched_vcpu_stat *c =
 			(const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct vm_ent *old =
+		struct vm_ent *old = !pv->nvm ? NULL :
 			bsearch(cur + i * rec, pv->vm, pv->nvm, sizeof(*pv->vm), cmp_u64);
 		struct vm_ent *e = &next[keep];
 		__u32 key = (__u32)cur[i * rec];
@@ -494,6 +497,7 @@ static void stop(struct ns_probe *p)
 
 	if (!pv)
 		return;
+	ns_probe_detach(p);
 	sched_bpf__destroy(pv->skel);
 	if (pv->root_fd >= 0)
 		close(pv->root_fd);
@@ -505,6 +509,52 @@ static void stop(struct ns_probe *p)
 	p->obj = NULL;
 }
 
+#define SELFTEST_SLEEPS 500
+
+static int sleeper(void *arg)
+{
+	struct timespec nap = { 0, 100000 };
+	FILE *f = fopen(arg, "we");
+
+	/* Alone in a cgroup of its own, so that its series holds only these switches. */
+	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
+		return 1;
+	for (int i = 0; i < SELFTEST_SLEEPS; i++)
+		nanosleep(&nap, NULL);
+	return 0;
+}
+
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	char dir[300], procs[320], label[64];
+	double sw, waits;
+	int rc;
+
+	(void)p;
+	if (!ns_cgroup2_root()) {
+		snprintf(detail, n, "no cgroup v2 hierarchy to make a test cgroup in");
+		return 1;
+	}
+	snprintf(label, sizeof(label), "/novascope-selftest-%d", getpid());
+	snprintf(dir, sizeof(dir), "%.200s%s", ns_cgroup2_root(), label);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	if (mkdir(dir, 0755)) {
+		snprintf(detail, n, "cannot create test cgroup %s: %s", dir, strerror(errno));
+		return 1;
+	}
+	rc = ns_selftest_child(sleeper, procs);
+	sw = ns_selftest_total(t, csw_desc.name, "cgroup", label);
+	waits = ns_selftest_total(t, runq_desc.name, "cgroup", label);
+	rmdir(dir);
+	if (rc) {
+		snprintf(detail, n, "workload failed");
+		return -1;
+	}
+	snprintf(detail, n, "%d sleeps in a child in its own cgroup: %.0f switches, %.0f waits",
+		 SELFTEST_SLEEPS, sw, waits);
+	return sw >= SELFTEST_SLEEPS && waits >= SELFTEST_SLEEPS ? 0 : -1;
+}
+
 const struct ns_probe_ops ns_sched_probe = {
 	.name = "sched",
 	.description = "Run-queue latency per cgroup and per VM (vCPU steal), switches, migrations",
@@ -513,4 +563,5 @@ const struct ns_probe_ops ns_sched_probe = {
 	.collect = collect,
 	.stop = stop,
 	.report_family = "novascope_runqueue_latency_seconds",
+	.selftest = selftest,
 };
