@@ -60,6 +60,8 @@ static const struct opt opts[] = {
 	  "How run-queue waits are measured: schedstat (the kernel's own sched_info, "
 	  "CONFIG_SCHED_INFO), timestamps (wakeup/switch hooks), or auto (schedstat when the "
 	  "kernel keeps it)." },
+	{ "tcp.per-netns", O_BOOL, F(tcp_per_netns), "false",
+	  "Add a netns label (network namespace inode) to the TCP metrics." },
 	{ "duration", O_DURATION, F(report_duration_ns), "10s",
 	  "report: how long to trace before printing.", 1000000ULL },
 	{ "top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000 },

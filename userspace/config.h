@@ -51,6 +51,8 @@ struct ns_config {
 	unsigned int sched_cgroup_depth;
 	unsigned int sched_max_cgroups;
 	char *sched_accounting;
+	/* tcp probe */
+	bool tcp_per_netns;
 	/* report / selftest subcommands */
 	uint64_t report_duration_ns;
 	unsigned int report_top;

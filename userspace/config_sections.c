@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "config_sections.h"
+#include "tcp_class.h"
 
 const struct ns_config_section ns_config_sections[] = {
+	{ "tcp.classes", ns_tcp_classes_parse },
 	{ 0 },
 };
-const size_t ns_config_nsections = 0;
+const size_t ns_config_nsections = sizeof(ns_config_sections) / sizeof(ns_config_sections[0]) - 1;

@@ -307,14 +307,16 @@ static int run_report(const struct ns_config *c)
 	/* "runq" is what an SRE knowing runqlat types: the sched probe's histogram. */
 	const char *name = c->nargs && !strcmp(c->args[0], "runq") ? "sched" : c->args[0];
 	struct ns_probe *p = c->nargs ? ns_probe_find(name) : NULL;
+	struct ring_buffer *rb = NULL;
 	struct ns_registry *r;
+	struct bpf_map *m;
 	uint64_t deadline;
 	int ret = 1;
 
-	if (!p || !p->ops->report_family) {
+	if (!p || (!p->ops->report_family && !p->ops->report)) {
 		fprintf(stderr, "novascope: report needs a probe name: one of");
 		ns_for_each_probe(q)
-			if (q->ops->report_family)
+			if (q->ops->report_family || q->ops->report)
 				fprintf(stderr, " %s", q->ops->name);
 		fprintf(stderr, "\n");
 		return 2;
@@ -330,21 +332,29 @@ static int run_report(const struct ns_config *c)
 		return 1;
 	}
 	p->state = NS_PROBE_UP;
+	if (p->ops->events_map && (m = p->ops->events_map(p)))
+		rb = ring_buffer__new(bpf_map__fd(m), rb_event, p, NULL);
 	r = ns_registry_new(c->max_series);
 	fprintf(stderr, "Tracing %s for %.1fs (Ctrl-C to stop early)...\n", p->ops->name,
 		(double)c->report_duration_ns / 1e9);
 	deadline = now_ns() + c->report_duration_ns;
-	wait_until(NULL, deadline);
+	wait_until(rb, deadline);
+	if (rb)
+		ring_buffer__consume(rb);
 	ns_registry_begin(r);
 	if (!p->ops->collect(p, r)) {
-		const struct ns_family *f = ns_family_find(r, p->ops->report_family);
+		const struct ns_family *f =
+			p->ops->report_family ? ns_family_find(r, p->ops->report_family) : NULL;
 
-		if (f)
+		if (p->ops->report)
+			p->ops->report(p, r, c->report_top, stdout);
+		else if (f)
 			ns_report_print(stdout, f, c->report_top);
 		else
 			printf("no events recorded\n");
 		ret = 0;
 	}
+	ring_buffer__free(rb);
 	p->ops->stop(p);
 	ns_registry_free(r);
 	return ret;

@@ -176,7 +176,9 @@ int ns_probe_attach(struct ns_probe *p, struct bpf_object *obj)
 	if (!p->links)
 		return -ENOMEM;
 	bpf_object__for_each_program(prog, obj) {
-		if (!bpf_program__autoload(prog))
+		/* Iterators are not attached to an event: their probe runs them itself. */
+		if (!bpf_program__autoload(prog) ||
+		    bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
 			continue;
 		err = attach_one(p, prog, &p->links[p->nlinks]);
 		if (err)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct ns_registry;
 struct ns_features;
@@ -50,6 +51,9 @@ struct ns_probe_ops {
 	/* `novascope selftest`: make a small known workload and check the probe saw it (see
 	 * selftest.h). Return 0 on pass, -1 on fail, 1 when it cannot run here; fill detail. */
 	int (*selftest)(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n);
+	/* Optional: print the report itself (after one collect into r) instead of the table of
+	 * report_family. */
+	void (*report)(struct ns_probe *p, const struct ns_registry *r, unsigned int top, FILE *out);
 };
 
 struct ns_probe {

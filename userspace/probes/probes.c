@@ -10,6 +10,8 @@ struct ns_probe ns_probes[] = {
 	{ .ops = &ns_rdma_kernel_probe },
 	{ .ops = &ns_sched_probe },
 	{ .ops = &ns_kvm_probe },
+	{ .ops = &ns_tcp_probe },
+	{ .ops = &ns_migration_probe },
 };
 
 const size_t ns_nprobes = sizeof(ns_probes) / sizeof(ns_probes[0]);

@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TCP transport quality per traffic class, on stable tracepoints only (no kprobes, no fentry):
+ *   sock:inet_sock_set_state  connect latency, active connections, lifetime, bytes at close
+ *   tcp:tcp_probe             smoothed RTT, on every segment received established
+ *   iter/bpf_sk_storage_map   bytes of every open socket, run by userspace at each collection
+ *   tcp:tcp_retransmit_skb    retransmitted segments (+ tcp:tcp_retransmit_synack)
+ *   tcp:tcp_send_reset, tcp:tcp_receive_reset
+ *   tcp:tcp_sendmsg_locked / sock:sock_send_length, tcp:tcp_rcv_space_adjust
+ *                             the first send/receive in task context: owner and thread name
+ *
+ * Bytes without kprobes: the kernel's own per-socket counters (tcp_sock::bytes_acked and
+ * ::bytes_received, RFC 4898, 4.1+) are read at state changes, at close and once per
+ * collection by an iterator over the socket storage, and the growth since the last read is
+ * added to the socket's class. bytes_acked counts the SYN (active side)
+ * and both counters count a FIN: the baseline taken at ESTABLISHED removes the SYN, and the
+ * FIN is taken off when the socket's state says it was acked/received (see sample_bytes()).
+ *
+ * The class is decided once per socket, when its owner is known: at connect() (the connecting
+ * thread), or at the first send/receive in task context for an accepted socket (softirq
+ * completes the handshake, and QEMU connects from an "io-task-worker" thread before the
+ * "live_migration" thread sends). Until then what the socket did is held in its storage and
+ * credited to the final class. Only tp_btf is used: BPF socket storage needs a BTF socket
+ * pointer, which raw tracepoints do not give (sk storage in tracing programs: 5.11+).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "novascope/tcp.h"
+#include "hist.bpf.h"
+#include "tcp_class.bpf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define STATE_PROBE -1 /* read_bytes() from tcp_probe */
+
+const volatile bool per_netns = false;
+
+enum {
+	I_ACTIVE = NS_TCP_F_ACTIVE,
+	I_PASSIVE = NS_TCP_F_PASSIVE,
+	I_MIDLIFE = NS_TCP_F_MIDLIFE,
+	I_MIG = NS_TCP_F_MIG,
+	I_FINAL = 0x10,  /* class decided */
+	I_OWNER = 0x20,  /* tgid/comm known */
+	I_ESTAB = 0x40,  /* byte baseline taken */
+	I_OPEN = 0x80,   /* counted in opened */
+	I_TASK = 0x100,  /* the first send/receive in task context has been seen */
+	I_CLOSED = 0x200,
+};
+
+struct sk_info {
+	__u64 born_ns;
+	__u64 syn_ns;     /* connect() start, until ESTABLISHED */
+	__u64 connlat_ns; /* measured while the class was provisional */
+	__u64 sent, rcvd; /* kernel counters (FIN taken off) at the last read */
+	__u64 base_sent, base_rcvd;
+	__u64 retrans;    /* whole connection */
+	__u64 cookie;
+	__u32 pending_retrans; /* while provisional */
+	__u32 slot;
+	__u32 tgid;
+	__u16 flags;
+	__u8 class;
+	__u8 pad;
+	char comm[NS_TCP_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_info);
+} sk_infos SEC(".maps");
+
+/* max_entries: NS_TCP_CLASS_SLOTS, or NS_TCP_NETNS_SLOTS with per_netns (set before load). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NS_TCP_CLASS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ns_tcp_stat);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NS_TCP_CLASS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ns_tcp_conn_stat);
+} conn_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NS_TCP_NETNS_SLOTS);
+	__type(key, struct ns_tcp_slot_key);
+	__type(value, __u32);
+} slot_ids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct ns_tcp_mig_conn);
+} mig_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+NS_DROPS_MAP(drops);
+
+/* Never used by the programs: its max_entries is a fingerprint of the class rules, so that
+ * pinned maps (--bpf.pin-path) are only adopted by an agent with the same rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cfg SEC(".maps");
+
+/* Free per-netns slots, pushed by userspace before attach: popping one is atomic without
+ * needing fetch-and-add (BPF v3 atomics). */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, NS_TCP_NETNS_SLOTS);
+	__type(value, __u32);
+} free_slots SEC(".maps");
+
+static __always_inline __u32 slot_for(__u32 netns, __u32 class)
+{
+	struct ns_tcp_slot_key k = { .netns = netns, .class = class };
+	__u32 *v, n;
+
+	if (!per_netns)
+		return class;
+	v = bpf_map_lookup_elem(&slot_ids, &k);
+	if (v)
+		return *v;
+	if (bpf_map_pop_elem(&free_slots, &n))
+		return class; /* out of slots: this pair folds into netns="other" */
+	if (bpf_map_update_elem(&slot_ids, &k, &n, BPF_NOEXIST)) {
+		bpf_map_push_elem(&free_slots, &n, 0);
+		v = bpf_map_lookup_elem(&slot_ids, &k); /* lost a race: use the winner's */
+		return v ? *v : class;
+	}
+	return n;
+}
+
+static __always_inline struct ns_tcp_stat *stat_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&stats, &slot);
+}
+
+static __always_inline void add(__u64 *c, __u64 v)
+{
+	__sync_fetch_and_add(c, v);
+}
+
+/* Hot paths read through the tracepoint's BTF pointers directly (a load each) rather than with
+ * bpf_probe_read_kernel() (a helper call each), which tp_btf allows. */
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	__u16 fam = sk->__sk_common.skc_family;
+
+	return (fam == AF_INET || fam == AF_INET6) && sk->sk_protocol == IPPROTO_TCP;
+}
+
+/*
+ * Data bytes acked / received so far, by the kernel's counters. A FIN takes one sequence
+ * number and shows in them once acked (ours) or received in order (the peer's): ours is in
+ * write_seq once the state is FIN_WAIT1/FIN_WAIT2/CLOSING/LAST_ACK, so snd_una == write_seq
+ * there means it was acked; tcp_fin() sets SOCK_DONE when the peer's arrives (before it moves
+ * the state, so the ESTABLISHED -> CLOSE_WAIT event already sees it). state is the state the
+ * socket is leaving (or is in).
+ */
+static __always_inline void read_bytes(const struct sock *sk, struct tcp_sock *tp, int state,
+				       __u64 *sent, __u64 *rcvd)
+{
+	const __u32 fin_states = (1 << TCP_FIN_WAIT1) | (1 << TCP_FIN_WAIT2) | (1 << TCP_CLOSING) |
+				 (1 << TCP_LAST_ACK);
+
+	*sent = *rcvd = 0;
+	if (!tp)
+		return;
+	*sent = tp->bytes_acked;
+	*rcvd = tp->bytes_received;
+	if (state < 0)
+		return; /* tcp_probe: entering tcp_rcv_established(), no FIN seen yet */
+	if (((1 << (state & 31)) & fin_states) && *sent && tp->snd_una == tp->write_seq)
+		(*sent)--;
+	if ((sk->__sk_common.skc_flags & (1ULL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) &&
+	    *rcvd)
+		(*rcvd)--;
+}
+
+/*
+ * Move a snapshot forward to cur and return by how much. The collection-time iterator
+ * (flush_iter) reads sockets without their lock, so it can race with a handler running under
+ * it: compare-and-swap makes exactly one of them count each byte; the loser retries.
+ */
+static __always_inline __u64 claim(__u64 *snap, __u64 cur)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *(volatile __u64 *)snap;
+
+		if (cur <= old)
+			return 0;
+		if (__sync_val_compare_and_swap(snap, old, cur) == old)
+			return cur - old;
+	}
+	return 0; /* still contended: a later read gets the rest */
+}
+
+/* Add the growth since the last read to the class; only once the class is final. */
+static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *si, int state,
+					 struct ns_tcp_stat *st)
+{
+	__u64 sent, rcvd, d;
+
+	read_bytes(sk, bpf_skc_to_tcp_sock((void *)sk), state, &sent, &rcvd);
+	d = claim(&si->sent, sent);
+	if (d)
+		add(&st->bytes_sent, d);
+	d = claim(&si->rcvd, rcvd);
+	if (d)
+		add(&st->bytes_received, d);
+	if (si->flags & I_MIG) {
+		struct ns_tcp_mig_conn *m = bpf_map_lookup_elem(&mig_conns, &si->cookie);
+
+		if (m) {
+			m->bytes_sent = si->sent - si->base_sent;
+			m->bytes_received = si->rcvd - si->base_rcvd;
+		}
+	}
+}
+
+static __always_inline void take_baseline(const struct sock *sk, struct sk_info *si, int state)
+{
+	read_bytes(sk, bpf_skc_to_tcp_sock((void *)sk), state, &si->sent, &si->rcvd);
+	si->base_sent = si->sent;
+	si->base_rcvd = si->rcvd;
+	si->flags |= I_ESTAB;
+}
+
+static __always_inline void fill_tuple(struct ns_tcp_event *e, const struct sock *sk)
+{
+	e->family = sk->__sk_common.skc_family;
+	e->sport = sk->__sk_common.skc_num;
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	e->netns = sk_netns(sk);
+	if (e->family == AF_INET) {
+		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(e->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+static __always_inline void emit(const struct sock *sk, struct sk_info *si, __u8 type, __u64 now)
+{
+	struct ns_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		ns_count_drop(&drops);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_tuple(e, sk);
+	e->type = type;
+	e->flags = si->flags & (I_ACTIVE | I_PASSIVE | I_MIDLIFE | I_MIG);
+	e->class = si->class;
+	e->tgid = si->tgid;
+	e->cookie = si->cookie;
+	e->ts_ns = now;
+	e->duration_ns = now - si->born_ns;
+	e->bytes_sent = si->sent - si->base_sent;
+	e->bytes_received = si->rcvd - si->base_rcvd;
+	e->retrans_segs = si->retrans;
+	__builtin_memcpy(e->comm, si->comm, sizeof(e->comm));
+	/* Closes of ordinary connections can be frequent: the collector drains them every
+	 * interval. Migration events wake it up so sessions start and end on time. */
+	bpf_ringbuf_submit(e, (si->flags & I_MIG) ? 0 : BPF_RB_NO_WAKEUP);
+}
+
+/* A migration-class connection whose owner is known starts being tracked. */
+static __always_inline void maybe_track(const struct sock *sk, struct sk_info *si)
+{
+	const __u16 need = I_FINAL | I_OWNER | I_ESTAB;
+	struct ns_tcp_mig_conn m = {};
+
+	if ((si->flags & (need | I_MIG | I_CLOSED)) != need || si->class != migration_class)
+		return;
+	si->cookie = bpf_get_socket_cookie((void *)sk);
+	m.bytes_sent = si->sent - si->base_sent;
+	m.bytes_received = si->rcvd - si->base_rcvd;
+	m.retrans_segs = si->retrans;
+	m.start_ns = si->born_ns;
+	if (bpf_map_update_elem(&mig_conns, &si->cookie, &m, BPF_ANY))
+		return;
+	si->flags |= I_MIG;
+	emit(sk, si, NS_TCP_EV_MIG_OPEN, bpf_ktime_get_ns());
+}
+
+/* Count what the socket did while provisional, and mark it open if it is established. */
+static __always_inline void finalize(const struct sock *sk, struct sk_info *si)
+{
+	struct ns_tcp_conn_stat *cs;
+	struct ns_tcp_stat *st;
+
+	si->slot = slot_for(sk_netns(sk), si->class);
+	si->flags |= I_FINAL;
+	st = stat_of(si->slot);
+	cs = bpf_map_lookup_elem(&conn_stats, &si->slot);
+	if (!st || !cs)
+		return;
+	if (si->pending_retrans) {
+		add(&st->retrans_segs, si->pending_retrans);
+		si->pending_retrans = 0;
+	}
+	if (si->connlat_ns) {
+		ns_hist_record(&cs->connlat, si->connlat_ns);
+		si->connlat_ns = 0;
+	}
+	if ((si->flags & (I_ESTAB | I_OPEN)) == I_ESTAB) {
+		add(&st->opened, 1);
+		si->flags |= I_OPEN;
+		sample_bytes(sk, si, sk->__sk_common.skc_state, st);
+	}
+}
+
+static __always_inline void set_owner(struct sk_info *si)
+{
+	si->tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(si->comm, sizeof(si->comm));
+	si->flags |= I_OWNER;
+}
+
+/* A socket first seen established (it predates the agent, or its SYN was missed). */
+static __always_inline struct sk_info *first_sight(const struct sock *sk, int state)
+{
+	struct sk_info *si;
+
+	si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!si)
+		return NULL;
+	si->flags = I_MIDLIFE;
+	si->born_ns = bpf_ktime_get_ns();
+	take_baseline(sk, si, state);
+	si->class = rule_class(sk, DIR_UNKNOWN);
+	if (si->class != NS_TCP_CLASS_OTHER)
+		finalize(sk, si);
+	return si;
+}
+
+static __always_inline void on_connect(const struct sock *sk, int dir)
+{
+	struct sk_info *si;
+
+	si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!si)
+		return;
+	__builtin_memset(si, 0, sizeof(*si)); /* a socket may connect again after close */
+	si->born_ns = bpf_ktime_get_ns();
+	si->class = rule_class(sk, dir);
+	if (dir == DIR_ACTIVE) {
+		si->flags = I_ACTIVE;
+		si->syn_ns = si->born_ns;
+		set_owner(si); /* connect() runs in the caller's context */
+		si->class = min_class(si->class, thread_class(si->comm));
+	} else {
+		si->flags = I_PASSIVE; /* softirq: the owner is known at its first receive/send */
+	}
+	if (si->class != NS_TCP_CLASS_OTHER)
+		finalize(sk, si);
+}
+
+static __always_inline void on_established(const struct sock *sk, struct sk_info *si)
+{
+	take_baseline(sk, si, TCP_ESTABLISHED);
+	if (si->syn_ns) {
+		si->connlat_ns = bpf_ktime_get_ns() - si->syn_ns;
+		si->syn_ns = 0;
+	}
+	if (!(si->flags & I_FINAL))
+		return; /* counted when the class is decided */
+	finalize(sk, si); /* records the connect latency and counts it open */
+	maybe_track(sk, si);
+}
+
+static __always_inline void on_close(const struct sock *sk, struct sk_info *si, int oldstate)
+{
+	struct ns_tcp_conn_stat *cs;
+	struct ns_tcp_stat *st;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!(si->flags & I_FINAL))
+		finalize(sk, si);
+	st = stat_of(si->slot);
+	cs = bpf_map_lookup_elem(&conn_stats, &si->slot);
+	if (!st || !cs)
+		return;
+	if (si->flags & I_OPEN) {
+		sample_bytes(sk, si, oldstate, st);
+		add(&st->closed, 1);
+		if (!(si->flags & I_MIDLIFE))
+			ns_hist_record(&cs->duration, now - si->born_ns);
+		emit(sk, si, NS_TCP_EV_CLOSE, now);
+	}
+	if (si->flags & I_MIG)
+		bpf_map_delete_elem(&mig_conns, &si->cookie);
+	si->flags = (si->flags & ~(I_MIG | I_OPEN)) | I_CLOSED;
+}
+
+static __always_inline void on_listen(const struct sock *sk)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ns_tcp_event *e;
+	char comm[8];
+
+	/* Only QEMU listeners can be migration destinations; userspace reads -incoming. */
+	BPF_CORE_READ_STR_INTO(&comm, task, group_leader, comm);
+	if (comm[0] != 'q' || comm[1] != 'e' || comm[2] != 'm' || comm[3] != 'u')
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		ns_count_drop(&drops);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_tuple(e, sk);
+	e->type = NS_TCP_EV_LISTEN;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+{
+	struct sk_info *si;
+
+	/* Intermediate states (FIN_WAIT1, CLOSE_WAIT, ...) need nothing: bytes are read at
+	 * close (which knows the state it leaves) and by the collection-time iterator. */
+	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV && newstate != TCP_LISTEN &&
+	    newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE)
+		return 0;
+	if (!is_tcp(sk))
+		return 0;
+	if (newstate == TCP_SYN_SENT) {
+		on_connect(sk, DIR_ACTIVE);
+		return 0;
+	}
+	if (newstate == TCP_SYN_RECV && oldstate == TCP_LISTEN) {
+		on_connect(sk, DIR_PASSIVE);
+		return 0;
+	}
+	if (newstate == TCP_LISTEN) {
+		on_listen(sk);
+		return 0;
+	}
+	si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
+	if (!si || (si->flags & I_CLOSED))
+		return 0;
+	if (newstate == TCP_ESTABLISHED && !(si->flags & I_ESTAB))
+		on_established(sk, si);
+	else if (newstate == TCP_CLOSE)
+		on_close(sk, si, oldstate);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_btf, const struct sock *sk, const int oldstate, const int newstate)
+{
+	return on_state(sk, oldstate, newstate);
+}
+
+/* Every segment received in ESTABLISHED (tcp_rcv_established): RTT. */
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
+{
+	struct sk_info *si = bpf_sk_storage_get(&sk_infos, sk, 0, 0);
+	struct ns_tcp_stat *st;
+	struct tcp_sock *tp;
+	__u32 srtt;
+
+	if (!si) {
+		si = first_sight(sk, TCP_ESTABLISHED);
+		if (!si)
+			return 0;
+	}
+	if (!(si->flags & I_FINAL) || !(si->flags & I_OPEN))
+		return 0;
+	st = stat_of(si->slot);
+	if (!st)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	srtt = tp->srtt_us >> 3;
+	if (srtt)
+		ns_hist_record(&st->srtt, (__u64)srtt * 1000);
+	return 0;
+}
+
+/*
+ * Run by userspace once per collection: bring every open socket's byte counts up to date.
+ * Reading them at every segment instead costs about as much as the rest of tcp_probe, and
+ * would still lag behind by the last ACK of an idle connection (tcp_probe fires before the
+ * segment is processed).
+ */
+SEC("iter/bpf_sk_storage_map")
+int flush_iter(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct sk_info *si = ctx->value;
+	struct sock *sk = ctx->sk;
+	struct ns_tcp_stat *st;
+
+	if (!sk || !si || (si->flags & (I_FINAL | I_OPEN | I_CLOSED)) != (I_FINAL | I_OPEN))
+		return 0;
+	st = stat_of(si->slot);
+	if (st)
+		sample_bytes(sk, si, sk->__sk_common.skc_state, st);
+	return 0;
+}
+
+/* The first send or receive in task context: the owner, and thread-name rules. */
+static __always_inline int on_task_io(const struct sock *sk)
+{
+	struct sk_info *si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
+	int state;
+
+	if (si && (si->flags & (I_TASK | I_CLOSED)))
+		return 0;
+	state = sk->__sk_common.skc_state;
+	if (!si) {
+		if (state == TCP_SYN_SENT || state == TCP_CLOSE || state == TCP_LISTEN ||
+		    state == TCP_SYN_RECV)
+			return 0;
+		si = first_sight(sk, state);
+		if (!si)
+			return 0;
+	}
+	si->flags |= I_TASK;
+	if (!(si->flags & I_OWNER))
+		set_owner(si);
+	if (!(si->flags & I_FINAL)) {
+		char comm[NS_TCP_COMM_LEN];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		si->class = min_class(si->class, thread_class(comm));
+		__builtin_memcpy(si->comm, comm, sizeof(comm));
+		finalize(sk, si);
+	}
+	maybe_track(sk, si);
+	return 0;
+}
+
+/* 6.? added tcp:tcp_sendmsg_locked (TCP only, per chunk); sock:sock_send_length (6.3+) fires
+ * for every protocol's sendmsg, so it filters. */
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(send_btf, const struct sock *sk)
+{
+	return on_task_io(sk);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(send_len_btf, struct sock *sk, int ret)
+{
+	return ret > 0 && is_tcp(sk) ? on_task_io(sk) : 0;
+}
+
+/* tcp_rcv_space_adjust runs in tcp_recvmsg() once data was copied (4.16+). */
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(recv_btf, struct sock *sk)
+{
+	return on_task_io(sk);
+}
+
+static __always_inline void count_retrans(const struct sock *sk, __u32 segs, int dir)
+{
+	struct sk_info *si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
+	struct ns_tcp_stat *st;
+
+	if (si && !(si->flags & I_CLOSED)) {
+		si->retrans += segs;
+		if (!(si->flags & I_FINAL)) {
+			si->pending_retrans += segs;
+			return;
+		}
+		st = stat_of(si->slot);
+		if (st)
+			add(&st->retrans_segs, segs);
+		if (si->flags & I_MIG) {
+			struct ns_tcp_mig_conn *m = bpf_map_lookup_elem(&mig_conns, &si->cookie);
+
+			if (m)
+				add(&m->retrans_segs, segs);
+		}
+		return;
+	}
+	st = stat_of(slot_for(sk_netns(sk), rule_class(sk, dir)));
+	if (st)
+		add(&st->retrans_segs, segs);
+}
+
+/*
+ * One event per retransmitted skb, which may carry several GSO segments: the kernel adds
+ * tcp_skb_pcount(skb) to TcpRetransSegs, so do we. Since 6.? the tracepoint also fires for
+ * failed attempts (with err != 0), which the kernel does not count; before, only on success.
+ */
+static __always_inline int on_retrans(const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	const struct tcp_skb_cb *cb = (const void *)skb->cb;
+	__u32 segs;
+
+	if (err)
+		return 0;
+	segs = BPF_CORE_READ(cb, tcp_gso_segs);
+	count_retrans(sk, segs ? segs : 1, DIR_UNKNOWN);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(retrans_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	return on_retrans(sk, skb, 0);
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(retrans_err_btf, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	return on_retrans(sk, skb, err);
+}
+
+/* A SYN-ACK retransmitted by a listener counts one segment in TcpRetransSegs too. */
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(synack_btf, const struct sock *sk)
+{
+	count_retrans(sk, 1, DIR_PASSIVE);
+	return 0;
+}
+
+static __always_inline void count_reset(__u32 slot, bool sent)
+{
+	struct ns_tcp_stat *st = stat_of(slot);
+
+	if (st)
+		add(sent ? &st->resets_sent : &st->resets_received, 1);
+}
+
+static __always_inline __u32 reset_slot(const struct sock *sk)
+{
+	struct sk_info *si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
+
+	if (si && (si->flags & I_FINAL))
+		return si->slot;
+	if (si)
+		return slot_for(sk_netns(sk), si->class);
+	/* Not a full socket (time-wait, request) or not seen: by its ports. */
+	return slot_for(sk_netns(sk), rule_class(sk, DIR_UNKNOWN));
+}
+
+/*
+ * Since 6.10 the tracepoint also fires for resets sent without a socket (sk == NULL); the
+ * reset answers skb, whose destination port is ours.
+ */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(rst_send_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	struct tcphdr *th;
+	__u32 class, netns = 0;
+	__u16 lport, rport;
+
+	if (sk) {
+		count_reset(reset_slot(sk), true);
+		return 0;
+	}
+	if (!skb)
+		return 0;
+	th = (struct tcphdr *)(BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, transport_header));
+	lport = bpf_ntohs(BPF_CORE_READ(th, dest));
+	rport = bpf_ntohs(BPF_CORE_READ(th, source));
+	class = min_class(lport_class[lport], rport_class[rport]);
+	if (per_netns)
+		netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	count_reset(slot_for(netns, class), true);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(rst_recv_btf, struct sock *sk)
+{
+	count_reset(reset_slot(sk), false);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,706 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TCP probe: RTT, connect latency, retransmitted segments, resets, bytes, active connections
+ * and connection lifetime per traffic class (and per network namespace with --tcp.per-netns).
+ * Kernel side: bpf/tcp.bpf.c (stable tracepoints, tp_btf). This file also owns the BPF object
+ * the migration view (migration.c) shares: see tcp_core.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "probe_util.h"
+#include "probes.h"
+#include "report.h"
+#include "tcp_class.h"
+#include "tcp_core.h"
+#include "attrib.h"
+#include "selftest.h"
+#include "tcp.skel.h"
+
+static struct ns_tcp_core core;
+
+/* ---- families: [0] without the netns label, [1] with it (--tcp.per-netns) ---- */
+enum { F_RTT, F_CONNLAT, F_RETRANS, F_RESETS, F_BYTES, F_ACTIVE, F_DURATION, F_N };
+
+static struct ns_family_desc fams[2][F_N] = { {
+	[F_RTT] = { .name = "novascope_tcp_rtt_seconds",
+		    .help = "Smoothed RTT (srtt) of established connections, one sample per segment received.",
+		    .type = NS_HISTOGRAM, .labels = { "class" }, .min_slot = 9, .max_slot = 34,
+		    .scale = 1e-9 },
+	[F_CONNLAT] = { .name = "novascope_tcp_connect_latency_seconds",
+			.help = "Active opens: connect() (SYN_SENT) to ESTABLISHED.",
+			.type = NS_HISTOGRAM, .labels = { "class" }, .min_slot = 9, .max_slot = 34,
+			.scale = 1e-9 },
+	[F_RETRANS] = { .name = "novascope_tcp_retransmitted_segments_total",
+			.help = "Segments retransmitted (GSO segments counted, failed attempts not): the kernel's TcpRetransSegs.",
+			.type = NS_COUNTER, .labels = { "class" } },
+	[F_RESETS] = { .name = "novascope_tcp_resets_total",
+		       .help = "TCP resets sent and received.",
+		       .type = NS_COUNTER, .labels = { "class", "direction" } },
+	[F_BYTES] = { .name = "novascope_tcp_bytes_total",
+		      .help = "Data bytes sent (acknowledged by the peer) and received (in order).",
+		      .type = NS_COUNTER, .labels = { "class", "direction" } },
+	[F_ACTIVE] = { .name = "novascope_tcp_connections_active",
+		       .help = "Established connections (seen established, not yet closed).",
+		       .type = NS_GAUGE, .labels = { "class" } },
+	[F_DURATION] = { .name = "novascope_tcp_connection_duration_seconds",
+			 .help = "Lifetime of closed connections, from connect()/accept to close.",
+			 .type = NS_HISTOGRAM, .labels = { "class" }, .min_slot = 16,
+			 .max_slot = 46, .scale = 1e-9 },
+} };
+
+struct totals {
+	struct ns_tcp_stat s;
+	struct ns_tcp_conn_stat c;
+	bool seen;
+};
+
+struct tcp_priv {
+	struct totals prev[NS_TCP_NETNS_SLOTS];
+	struct ns_tcp_stat *percpu;
+	/* Recent closes, for `novascope report tcp`. */
+	struct ns_tcp_event *closes;
+	size_t ncloses, next_close;
+	uint64_t started_ns;
+};
+
+#define MAX_CLOSES 4096
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct ns_tcp_core *ns_tcp_core(void)
+{
+	return &core;
+}
+
+void ns_tcp_fmt_addr(const struct ns_tcp_event *e, bool local, char *buf, size_t n)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	const __u8 *ip = local ? e->saddr : e->daddr;
+	bool v6 = e->family == AF_INET6;
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, ip, a, sizeof(a));
+	snprintf(buf, n, v6 ? "[%s]:%u" : "%s:%u", a, local ? e->sport : e->dport);
+}
+
+/* Arguments of a tracepoint, from its btf_trace_<name> typedef (without the context). */
+static int tp_nargs(const char *tp)
+{
+	struct btf *btf = ns_vmlinux_btf();
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	if (!btf)
+		return -1;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type); /* pointer */
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	return t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : -1;
+}
+
+bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
+{
+	static const char *const need[] = { "inet_sock_set_state", "tcp_probe",
+					    "tcp_retransmit_skb" };
+	const char *send = ns_btf_tracepoint_exists("tcp_sendmsg_locked") ? "tcp_sendmsg_locked" :
+			   ns_btf_tracepoint_exists("sock_send_length") ? "sock_send_length" :
+									    "none";
+
+	if (!f->btf) {
+		ns_probe_set_reason(p, "%s", f->btf_why);
+		return false;
+	}
+	if (!f->tp_btf || !f->sk_storage || !f->ringbuf) {
+		ns_probe_set_reason(p, "needs tp_btf, BPF socket storage from tracing programs and "
+				       "a ring buffer (5.11+)");
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!ns_btf_tracepoint_exists(need[i])) {
+			ns_probe_set_reason(p, "kernel has no tracepoint %s", need[i]);
+			return false;
+		}
+	ns_probe_set_hook(p, "tp_btf, send: %s", send);
+	return true;
+}
+
+/* Load only the programs whose tracepoints exist, in the flavour this kernel has. */
+static void pick_programs(struct tcp_bpf *skel)
+{
+	bool has_send = ns_btf_tracepoint_exists("tcp_sendmsg_locked");
+
+	/* tcp_retransmit_skb gained `err` (and started firing for failures) in 6.? */
+	if (tp_nargs("tcp_retransmit_skb") >= 3)
+		bpf_program__set_autoload(skel->progs.retrans_btf, false);
+	else
+		bpf_program__set_autoload(skel->progs.retrans_err_btf, false);
+	bpf_program__set_autoload(skel->progs.send_btf, has_send);
+	bpf_program__set_autoload(skel->progs.send_len_btf,
+				  !has_send && ns_btf_tracepoint_exists("sock_send_length"));
+	bpf_program__set_autoload(skel->progs.recv_btf,
+				  ns_btf_tracepoint_exists("tcp_rcv_space_adjust"));
+	bpf_program__set_autoload(skel->progs.synack_btf,
+				  ns_btf_tracepoint_exists("tcp_retransmit_synack"));
+	bpf_program__set_autoload(skel->progs.rst_send_btf,
+				  ns_btf_tracepoint_exists("tcp_send_reset"));
+	bpf_program__set_autoload(skel->progs.rst_recv_btf,
+				  ns_btf_tracepoint_exists("tcp_receive_reset"));
+}
+
+static void configure(struct tcp_bpf *skel, const struct ns_tcp_classes *cl, bool per_netns)
+{
+	struct tcp_bpf__rodata *ro = skel->rodata;
+	__u32 slots = per_netns ? NS_TCP_NETNS_SLOTS : NS_TCP_CLASS_SLOTS;
+
+	ro->per_netns = per_netns;
+	ns_tcp_port_tables(cl, (__u8 *)ro->lport_class, (__u8 *)ro->rport_class);
+	ro->nglobs = (__u32)ns_tcp_globs(cl, (struct ns_tcp_glob *)ro->globs);
+	ro->migration_class = (__u32)cl->migration;
+	bpf_map__set_max_entries(skel->maps.stats, slots);
+	bpf_map__set_max_entries(skel->maps.conn_stats, slots);
+	bpf_map__set_max_entries(skel->maps.free_slots, per_netns ? NS_TCP_NETNS_SLOTS : 1);
+}
+
+/* Cgroup rules name directories; resolve them to ids (again later, for those that appear
+ * late: a VM's or pod's parent slice may be created after the agent starts). */
+static void resolve_cgroups(struct tcp_bpf *skel, const struct ns_tcp_classes *cl)
+{
+	static bool resolved[NS_TCP_MAX_CGROUPS];
+	const char *root = ns_cgroup2_root();
+	int fd = bpf_map__fd(skel->maps.cgroup_classes);
+	__u32 n = 0;
+
+	for (int i = 0; i < cl->n; i++)
+		for (int k = 0; k < cl->c[i].ncgroups && n < NS_TCP_MAX_CGROUPS; k++, n++) {
+			__u32 class = (__u32)i, *old = &class;
+			char full[4096];
+			struct stat st;
+			__u64 id;
+
+			if (resolved[n] || !root)
+				continue;
+			snprintf(full, sizeof(full), "%s%s", root, cl->c[i].cgroups[k]);
+			if (stat(full, &st))
+				continue;
+			id = (__u64)st.st_ino;
+			/* Two rules naming one directory: the earlier class wins. */
+			if (!bpf_map_lookup_elem(fd, &id, old) && *old < class)
+				class = *old;
+			resolved[n] = !bpf_map_update_elem(fd, &id, &class, BPF_ANY);
+		}
+	if (!skel->bss->ncgroups)
+		memset(resolved, 0, sizeof(resolved));
+	skel->bss->ncgroups = n;
+}
+
+/*
+ * --bpf.pin-path: the counting maps and the per-socket state (so that a connection is neither
+ * counted open twice nor loses its byte baseline across a restart) are pinned under
+ * <pin-path>/tcp, whichever of the two views loads the object. Class ids only mean something
+ * with the same class rules: a fingerprint of them (and of --tcp.per-netns) is the
+ * max_entries of the never-filled `cfg` map, so a changed configuration is a layout change
+ * and the pins are replaced instead of adopted.
+ */
+static const char *const pinned_maps[] = { "stats", "conn_stats", "slot_ids", "free_slots",
+					   "sk_infos", "cfg", NULL };
+
+static __u32 cfg_fingerprint(const struct ns_tcp_classes *cl, bool per_netns)
+{
+	__u64 h = 1469598103934665603ULL;
+	static __u8 lp[65536], rp[65536];
+	struct ns_tcp_glob g[NS_TCP_MAX_GLOBS];
+	int ng = ns_tcp_globs(cl, g);
+
+	ns_tcp_port_tables(cl, lp, rp);
+#define MIX(p, n)                                                                                  \
+	for (size_t i_ = 0; i_ < (n); i_++)                                                       \
+		h = (h ^ ((const __u8 *)(p))[i_]) * 1099511628211ULL;
+	MIX(lp, sizeof(lp));
+	MIX(rp, sizeof(rp));
+	MIX(g, sizeof(g[0]) * (size_t)ng);
+	for (int i = 0; i < cl->n; i++) {
+		MIX(cl->c[i].name, strlen(cl->c[i].name));
+		for (int k = 0; k < cl->c[i].ncgroups; k++)
+			MIX(cl->c[i].cgroups[k], strlen(cl->c[i].cgroups[k]) + 1);
+	}
+	MIX(&per_netns, 1);
+#undef MIX
+	return 1 + (__u32)(h % 1000000);
+}
+
+static void push_free_slots(struct tcp_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.free_slots);
+
+	for (__u32 s = NS_TCP_CLASS_SLOTS; s < NS_TCP_NETNS_SLOTS; s++)
+		bpf_map_update_elem(fd, NULL, &s, BPF_ANY);
+}
+
+static int attach_flush(struct ns_probe *p, struct tcp_bpf *skel)
+{
+	union bpf_iter_link_info info = { .map.map_fd = (__u32)bpf_map__fd(skel->maps.sk_infos) };
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+			    .link_info_len = sizeof(info));
+	struct bpf_link *l = bpf_program__attach_iter(skel->progs.flush_iter, &opts);
+	int err = (int)libbpf_get_error(l);
+
+	if (err) {
+		ns_probe_set_reason(p, "attach the socket-storage iterator: %s", strerror(-err));
+		return err;
+	}
+	core.flush = l;
+	return 0;
+}
+
+void ns_tcp_core_flush(uint64_t gen)
+{
+	char buf[64];
+	int fd;
+
+	if (!core.flush || (gen && gen == core.flushed_gen))
+		return;
+	core.flushed_gen = gen;
+	fd = bpf_iter_create(bpf_link__fd(core.flush));
+	if (fd < 0)
+		return;
+	while (read(fd, buf, sizeof(buf)) > 0) /* the program prints nothing: one pass */
+		;
+	close(fd);
+}
+
+int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
+{
+	struct ns_probe *owner = ns_probe_find("tcp");
+	struct tcp_bpf *skel;
+	int err;
+
+	p->priv = &core;
+	if (core.refs++)
+		return 0; /* the other view loaded it */
+	/* Pins and links always belong to the tcp probe's entry, whichever view starts first. */
+	core.owner = owner ? owner : p;
+	core.per_netns = cfg->tcp_per_netns;
+	core.classes = ns_tcp_classes();
+	skel = tcp_bpf__open();
+	if (!skel) {
+		ns_probe_set_reason(p, "open BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	core.skel = skel;
+	p->obj = skel->obj;
+	p->drops = skel->maps.drops;
+	configure(skel, core.classes, core.per_netns);
+	bpf_map__set_max_entries(skel->maps.cfg, cfg_fingerprint(core.classes, core.per_netns));
+	pick_programs(skel);
+	err = ns_probe_pin_maps(core.owner, skel->obj, cfg->pin_path, pinned_maps);
+	if (err) {
+		ns_probe_set_reason(p, "%s", core.owner->reason);
+		return err;
+	}
+	err = tcp_bpf__load(skel);
+	if (err) {
+		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
+		return err;
+	}
+	resolve_cgroups(skel, core.classes);
+	if (core.per_netns && !core.owner->adopted)
+		push_free_slots(skel);
+	ns_mig_incoming_scan(bpf_map__fd(skel->maps.incoming_ports));
+	err = ns_probe_attach(core.owner, skel->obj);
+	if (err) {
+		ns_probe_set_reason(p, "%s", core.owner->reason);
+		return err;
+	}
+	return attach_flush(p, skel);
+}
+
+void ns_tcp_core_stop(struct ns_probe *p)
+{
+	if (p->priv != &core)
+		return;
+	p->priv = NULL;
+	p->obj = NULL;
+	p->drops = NULL;
+	if (core.rb_owner == p)
+		core.rb_owner = NULL;
+	if (--core.refs > 0)
+		return;
+	if (core.owner)
+		ns_probe_detach(core.owner);
+	bpf_link__destroy(core.flush);
+	tcp_bpf__destroy(core.skel);
+	memset(&core, 0, sizeof(core));
+	ns_mig_reset();
+}
+
+struct bpf_map *ns_tcp_core_events_map(struct ns_probe *p)
+{
+	if (!core.skel || (core.rb_owner && core.rb_owner != p))
+		return NULL;
+	core.rb_owner = p;
+	return core.skel->maps.events;
+}
+
+static struct tcp_priv *tcp_priv;
+
+int ns_tcp_core_on_event(struct ns_probe *p, const void *data, size_t size)
+{
+	const struct ns_tcp_event *e = data;
+
+	(void)p;
+	if (size < sizeof(*e) || !core.skel)
+		return 0;
+	switch (e->type) {
+	case NS_TCP_EV_CLOSE:
+		if (tcp_priv) {
+			tcp_priv->closes[tcp_priv->next_close] = *e;
+			tcp_priv->next_close = (tcp_priv->next_close + 1) % MAX_CLOSES;
+			if (tcp_priv->ncloses < MAX_CLOSES)
+				tcp_priv->ncloses++;
+		}
+		if (e->flags & NS_TCP_F_MIG)
+			ns_mig_on_event(e);
+		break;
+	case NS_TCP_EV_MIG_OPEN:
+		ns_mig_on_event(e);
+		break;
+	case NS_TCP_EV_LISTEN:
+		ns_mig_incoming_on_listen(bpf_map__fd(core.skel->maps.incoming_ports), e);
+		break;
+	}
+	return 0;
+}
+
+/* Re-resolve cgroup rules and forget stale migration listeners, at most every 5 s. */
+static void housekeeping(void)
+{
+	static uint64_t last;
+	uint64_t now = mono_ns();
+
+	if (!core.skel || now - last < 5000000000ULL)
+		return;
+	last = now;
+	resolve_cgroups(core.skel, core.classes);
+	ns_mig_incoming_gc(bpf_map__fd(core.skel->maps.incoming_ports));
+}
+
+static void init_netns_descs(void)
+{
+	for (int i = 0; i < F_N; i++) {
+		int n = 0;
+
+		fams[1][i] = fams[0][i];
+		while (fams[1][i].labels[n])
+			n++;
+		fams[1][i].labels[n] = "netns";
+	}
+}
+
+/* ---- the tcp probe ---- */
+
+static bool check(struct ns_probe *p, const struct ns_features *f)
+{
+	return ns_tcp_core_check(p, f);
+}
+
+static int start(struct ns_probe *p, const struct ns_config *cfg)
+{
+	int err = ns_tcp_core_start(p, cfg);
+
+	if (err)
+		return err;
+	tcp_priv = calloc(1, sizeof(*tcp_priv));
+	if (!tcp_priv)
+		return -ENOMEM;
+	tcp_priv->percpu = calloc((size_t)ns_nr_cpus(), sizeof(struct ns_tcp_stat));
+	tcp_priv->closes = calloc(MAX_CLOSES, sizeof(struct ns_tcp_event));
+	if (!tcp_priv->percpu || !tcp_priv->closes)
+		return -ENOMEM;
+	tcp_priv->started_ns = mono_ns();
+	if (!fams[1][0].name)
+		init_netns_descs();
+	return 0;
+}
+
+static void stop(struct ns_probe *p)
+{
+	ns_tcp_core_stop(p);
+	if (tcp_priv) {
+		free(tcp_priv->percpu);
+		free(tcp_priv->closes);
+		free(tcp_priv);
+		tcp_priv = NULL;
+	}
+}
+
+static void hist_add(struct ns_hist *sum, const struct ns_hist *h)
+{
+	for (int k = 0; k < NS_HIST_SLOTS; k++)
+		sum->slots[k] += h->slots[k];
+	sum->sum += h->sum;
+}
+
+static int read_slot(__u32 slot, struct totals *t)
+{
+	int ncpu = ns_nr_cpus();
+	struct ns_tcp_stat *v = tcp_priv->percpu;
+
+	memset(t, 0, sizeof(*t));
+	if (bpf_map_lookup_elem(bpf_map__fd(core.skel->maps.stats), &slot, v) ||
+	    bpf_map_lookup_elem(bpf_map__fd(core.skel->maps.conn_stats), &slot, &t->c))
+		return -errno;
+	for (int c = 0; c < ncpu; c++) {
+		hist_add(&t->s.srtt, &v[c].srtt);
+		t->s.bytes_sent += v[c].bytes_sent;
+		t->s.bytes_received += v[c].bytes_received;
+		t->s.retrans_segs += v[c].retrans_segs;
+		t->s.resets_sent += v[c].resets_sent;
+		t->s.resets_received += v[c].resets_received;
+		t->s.opened += v[c].opened;
+		t->s.closed += v[c].closed;
+	}
+	t->seen = t->s.opened || t->s.retrans_segs || t->s.resets_sent || t->s.resets_received ||
+		  ns_hist_count(t->c.connlat.slots);
+	return 0;
+}
+
+static void add_hist(struct ns_registry *r, struct ns_family *f, const char *const *lv,
+		     const struct ns_hist *cur, const struct ns_hist *prev)
+{
+	struct ns_series *s = ns_series(f, lv);
+	__u64 d[NS_HIST_SLOTS];
+
+	if (!s)
+		return;
+	for (int k = 0; k < NS_HIST_SLOTS; k++)
+		d[k] = cur->slots[k] - prev->slots[k];
+	ns_hist_add(s, d, (double)(cur->sum - prev->sum));
+	ns_series_touch(r, s);
+}
+
+static void add_counter(struct ns_registry *r, struct ns_family *f, const char *const *lv,
+			__u64 cur, __u64 prev)
+{
+	struct ns_series *s = ns_series(f, lv);
+
+	if (!s)
+		return;
+	ns_counter_add(s, (double)(cur - prev));
+	ns_series_touch(r, s);
+}
+
+/* One slot's deltas into the registry, labelled with its class (and netns). */
+static void emit_slot(struct ns_registry *r, const struct totals *cur, const struct totals *prev,
+		      const char *class, const char *netns)
+{
+	int w = core.per_netns;
+	struct ns_family *f[F_N];
+	struct ns_series *s;
+	double active = (double)cur->s.opened - (double)cur->s.closed;
+
+	for (int i = 0; i < F_N; i++)
+		if (!(f[i] = ns_family(r, &fams[w][i])))
+			return;
+	add_hist(r, f[F_RTT], NS_LV(class, netns), &cur->s.srtt, &prev->s.srtt);
+	add_hist(r, f[F_CONNLAT], NS_LV(class, netns), &cur->c.connlat, &prev->c.connlat);
+	add_hist(r, f[F_DURATION], NS_LV(class, netns), &cur->c.duration, &prev->c.duration);
+	add_counter(r, f[F_RETRANS], NS_LV(class, netns), cur->s.retrans_segs, prev->s.retrans_segs);
+	add_counter(r, f[F_RESETS], NS_LV(class, "sent", netns), cur->s.resets_sent,
+		    prev->s.resets_sent);
+	add_counter(r, f[F_RESETS], NS_LV(class, "received", netns), cur->s.resets_received,
+		    prev->s.resets_received);
+	add_counter(r, f[F_BYTES], NS_LV(class, "sent", netns), cur->s.bytes_sent,
+		    prev->s.bytes_sent);
+	add_counter(r, f[F_BYTES], NS_LV(class, "received", netns), cur->s.bytes_received,
+		    prev->s.bytes_received);
+	s = ns_series(f[F_ACTIVE], NS_LV(class, netns));
+	if (s) {
+		ns_gauge_set(s, active > 0 ? active : 0);
+		ns_series_touch(r, s);
+	}
+}
+
+static int collect_slot(struct ns_registry *r, __u32 slot, __u32 class, const char *netns,
+			bool always)
+{
+	struct totals cur;
+	int err = read_slot(slot, &cur);
+
+	if (err)
+		return err;
+	if (cur.seen || always || tcp_priv->prev[slot].seen) {
+		cur.seen = true;
+		emit_slot(r, &cur, &tcp_priv->prev[slot], ns_tcp_class_name(core.classes, class),
+			  netns);
+	}
+	tcp_priv->prev[slot] = cur;
+	return 0;
+}
+
+static int collect(struct ns_probe *p, struct ns_registry *r)
+{
+	struct ns_tcp_slot_key key, next;
+	int err = 0, fd;
+	__u32 slot;
+	char ns[16];
+
+	(void)p;
+	if (!core.skel || !tcp_priv)
+		return -ENODEV;
+	housekeeping();
+	ns_tcp_core_flush(r->gen);
+	if (!core.per_netns) {
+		for (int c = 0; c < core.classes->n && !err; c++)
+			err = collect_slot(r, (__u32)c, (__u32)c, NULL, true);
+		return err ? err : collect_slot(r, NS_TCP_CLASS_OTHER, NS_TCP_CLASS_OTHER, NULL, true);
+	}
+	/* Fold slots first (netns="other"), then one slot per (netns, class) in use. */
+	for (__u32 c = 0; c < NS_TCP_CLASS_SLOTS && !err; c++)
+		err = collect_slot(r, c, c, "other", false);
+	fd = bpf_map__fd(core.skel->maps.slot_ids);
+	for (int rc = bpf_map_get_next_key(fd, NULL, &next); !rc && !err;
+	     rc = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &slot) || slot >= NS_TCP_NETNS_SLOTS)
+			continue;
+		snprintf(ns, sizeof(ns), "%u", key.netns);
+		err = collect_slot(r, slot, key.class, ns, false);
+	}
+	return err;
+}
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	const struct ns_tcp_event *x = a, *y = b;
+	__u64 bx = x->bytes_sent + x->bytes_received, by = y->bytes_sent + y->bytes_received;
+
+	return bx < by ? 1 : bx > by ? -1 : 0;
+}
+
+static void report(struct ns_probe *p, const struct ns_registry *r, unsigned int top, FILE *out)
+{
+	const struct ns_family *rtt = ns_family_find(r, fams[core.per_netns][F_RTT].name);
+	struct ns_tcp_event *ev;
+	size_t n = tcp_priv ? tcp_priv->ncloses : 0;
+
+	(void)p;
+	fprintf(out, "Smoothed RTT per class (one sample per segment received):\n");
+	if (rtt)
+		ns_report_print(out, rtt, top);
+	fprintf(out, "\nConnections closed while tracing: %zu; top %u by bytes:\n", n, top);
+	if (!n)
+		return;
+	ev = malloc(n * sizeof(*ev));
+	if (!ev)
+		return;
+	memcpy(ev, tcp_priv->closes, n * sizeof(*ev));
+	qsort(ev, n, sizeof(*ev), by_bytes_desc);
+	fprintf(out, "%-7s %-16s %-10s %-24s %-24s %12s %12s %10s %7s\n", "PID", "COMM", "CLASS",
+		"LOCAL", "REMOTE", "SENT", "RECEIVED", "MS", "RETRANS");
+	for (size_t i = 0; i < n && i < top; i++) {
+		char l[64], rm[64];
+
+		ns_tcp_fmt_addr(&ev[i], true, l, sizeof(l));
+		ns_tcp_fmt_addr(&ev[i], false, rm, sizeof(rm));
+		fprintf(out, "%-7u %-16.16s %-10s %-24s %-24s %12llu %12llu %10.3f %7llu\n",
+			ev[i].tgid, *ev[i].comm ? ev[i].comm : "-",
+			ns_tcp_class_name(core.classes, ev[i].class), l, rm,
+			(unsigned long long)ev[i].bytes_sent,
+			(unsigned long long)ev[i].bytes_received, (double)ev[i].duration_ns / 1e6,
+			(unsigned long long)ev[i].retrans_segs);
+	}
+	free(ev);
+}
+
+#define ST_CONNS 20
+#define ST_BYTES 3000
+
+/* In a child: ST_CONNS loopback connections, each carrying ST_BYTES from client to server. */
+static int loopback_burst(void *arg)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	char b[ST_BYTES];
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)arg;
+	memset(b, 'x', sizeof(b));
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, ST_CONNS) ||
+	    getsockname(l, (struct sockaddr *)&a, &alen))
+		return 1;
+	for (int i = 0; i < ST_CONNS; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0), s;
+		size_t got = 0;
+		ssize_t r;
+
+		if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) ||
+		    write(c, b, sizeof(b)) != (ssize_t)sizeof(b) || (s = accept(l, NULL, NULL)) < 0)
+			return 1;
+		close(c);
+		while ((r = read(s, b, sizeof(b))) > 0)
+			got += (size_t)r;
+		close(s);
+		if (got != sizeof(b))
+			return 1;
+	}
+	close(l);
+	return 0;
+}
+
+static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
+{
+	const char *lat = fams[core.per_netns][F_CONNLAT].name;
+	const char *bytes = fams[core.per_netns][F_BYTES].name;
+	double c0, b0, c1, b1;
+
+	(void)p;
+	c0 = ns_selftest_total(t, lat, NULL, NULL);
+	b0 = ns_selftest_total(t, bytes, "direction", "sent");
+	if (ns_selftest_child(loopback_burst, NULL)) {
+		snprintf(detail, n, "loopback workload failed");
+		return -1;
+	}
+	usleep(100000); /* the last closes are processed in softirq */
+	c1 = ns_selftest_total(t, lat, NULL, NULL) - c0;
+	b1 = ns_selftest_total(t, bytes, "direction", "sent") - b0;
+	snprintf(detail, n, "%d loopback connections of %d bytes: %.0f connects, %.0f bytes sent",
+		 ST_CONNS, ST_BYTES, c1, b1);
+	return c1 >= ST_CONNS && b1 >= ST_CONNS * ST_BYTES ? 0 : -1;
+}
+
+const struct ns_probe_ops ns_tcp_probe = {
+	.name = "tcp",
+	.description = "TCP RTT, connect latency, retransmits, resets, bytes per traffic class",
+	.check = check,
+	.start = start,
+	.collect = collect,
+	.on_event = ns_tcp_core_on_event,
+	.events_map = ns_tcp_core_events_map,
+	.stop = stop,
+	.report_family = "novascope_tcp_rtt_seconds",
+	.report = report,
+	.selftest = selftest,
+};

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The `tcp` and `migration` probes share one BPF object (bpf/tcp.bpf.c): the first of them to
+ * start loads and attaches it, the last to stop destroys it, and whichever the main loop asks
+ * first consumes its ring buffer and hands each event to both views.
+ */
+#ifndef NOVASCOPE_TCP_CORE_H
+#define NOVASCOPE_TCP_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "probe.h"
+#include "novascope/tcp.h"
+
+struct ns_features;
+struct ns_config;
+struct tcp_bpf;
+
+struct ns_tcp_core {
+	struct tcp_bpf *skel;
+	int refs;
+	bool per_netns;
+	bool mig_on; /* the migration view is running */
+	struct ns_probe *rb_owner;
+	struct ns_probe *owner; /* holds the pins and links: the tcp probe's entry */
+	struct bpf_link *flush; /* iterator bringing open sockets' byte counts up to date */
+	uint64_t flushed_gen;
+	const struct ns_tcp_classes *classes;
+};
+
+struct ns_tcp_core *ns_tcp_core(void);
+bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f);
+int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg);
+void ns_tcp_core_stop(struct ns_probe *p);
+struct bpf_map *ns_tcp_core_events_map(struct ns_probe *p);
+/* Once per collection (registry generation gen): run the byte-count iterator. */
+void ns_tcp_core_flush(uint64_t gen);
+int ns_tcp_core_on_event(struct ns_probe *p, const void *data, size_t size);
+/* "addr:port" of one end of an event's connection. */
+void ns_tcp_fmt_addr(const struct ns_tcp_event *e, bool local, char *buf, size_t n);
+
+/* migration.c: the session view fed by the core. */
+void ns_mig_on_event(const struct ns_tcp_event *e);
+void ns_mig_reset(void);
+/* Migration listeners: QEMU processes started with -incoming tcp:HOST:PORT. */
+void ns_mig_incoming_scan(int map_fd);
+void ns_mig_incoming_on_listen(int map_fd, const struct ns_tcp_event *e);
+void ns_mig_incoming_gc(int map_fd);
+/* PORT from "-incoming tcp:HOST:PORT[,opts]" in a NUL-separated argv; 0 or -ENOENT. */
+int ns_qemu_incoming_port(const char *argv, size_t len, unsigned int *port);
+
+#endif
