@@ -69,7 +69,7 @@ static const char builtin_yaml[] =
 /* A definition being built, with what the stat-dependent defaults must not override. */
 struct build {
 	struct ns_signal_def d;
-	bool scale_set, min_count_set, spread_abs_set, dir_set, resolve_set;
+	bool scale_set, min_count_set, spread_abs_set, spread_rel_set, dir_set, resolve_set;
 	yaml_node_t *bnode, *unode; /* built-in and config-file mappings */
 	yaml_document_t *bdoc;
 };
@@ -148,9 +148,12 @@ static int parse_stat(struct ctx *x, const char *where, struct ns_signal_def *d,
 	}
 	d->stat = NS_STAT_QUANTILE;
 	if (v[0] == 'p' && isdigit((unsigned char)v[1])) {
-		/* p50 = 0.50, p99 = 0.99, p999 = 0.999: the digits are the fraction's decimals. */
-		d->q = strtod(v + 1, &end) / pow(10, (double)strlen(v + 1));
-		if (!*end && strlen(v + 1) >= 2 && d->q > 0 && d->q < 1)
+		/* p50 = 0.50, p99 = 0.99, p999 = 0.999, p995 = 0.995: the digits are the fraction's
+		 * decimals; more than two only from p9xx up, so p100 or p101 is an error. */
+		size_t nd = strlen(v + 1);
+
+		d->q = strtod(v + 1, &end) / pow(10, (double)nd);
+		if (!*end && (nd == 2 || (nd > 2 && v[1] == '9')) && d->q > 0 && d->q < 1)
 			return 0;
 	} else if (!strncmp(v, "quantile:", 9)) {
 		errno = 0;
@@ -200,7 +203,12 @@ static int parse_by(struct ctx *x, const char *where, struct ns_signal_def *d, y
 	static const char *const reserved[] = { "signal", "alertname", "severity", "instance",
 						"metric", "le" };
 	char **v = NULL;
-	int cnt = 0, ret = scalars(x, where, "by", n, &v, &cnt);
+	int cnt = 0, ret = 0;
+
+	/* by: [] sums every series of the family into one group. */
+	if (!n || n->type != YAML_SEQUENCE_NODE ||
+	    n->data.sequence.items.start != n->data.sequence.items.top)
+		ret = scalars(x, where, "by", n, &v, &cnt);
 
 	for (int i = 0; i < d->nby; i++)
 		free(d->by[i]);
@@ -320,8 +328,10 @@ static int apply_key(struct ctx *x, const char *where, struct build *b, const ch
 		ret = num(x, where, k, v, &d->det.z);
 	else if (!strcmp(k, "admit_z"))
 		ret = num(x, where, k, v, &d->det.admit_z);
-	else if (!strcmp(k, "min_spread"))
+	else if (!strcmp(k, "min_spread")) {
 		ret = num(x, where, k, v, &d->det.min_spread_rel);
+		b->spread_rel_set = true;
+	}
 	else if (!strcmp(k, "min_spread_abs")) {
 		ret = num(x, where, k, v, &d->det.min_spread_abs);
 		b->spread_abs_set = true;
@@ -411,7 +421,8 @@ void ns_signal_defs_free(struct ns_signal_def *defs, int n)
 static void base_defaults(struct build *b)
 {
 	memset(&b->d, 0, sizeof(b->d));
-	b->scale_set = b->min_count_set = b->spread_abs_set = b->dir_set = b->resolve_set = false;
+	b->scale_set = b->min_count_set = b->spread_abs_set = b->spread_rel_set = false;
+	b->dir_set = b->resolve_set = false;
 	ns_det_defaults(&b->d.det);
 	b->d.severity = strdup("warning");
 	b->d.max_groups = 500;
@@ -455,6 +466,10 @@ static int finalize(struct ctx *x, const char *where, struct build *b)
 		d->min_count = latency ? 20 : d->stat == NS_STAT_RATE ? 10 : 0;
 	if (!b->spread_abs_set && d->stat == NS_STAT_RATE)
 		d->det.min_spread_abs = 1; /* events per second */
+	/* A quantile read from log2 buckets moves by up to 2x when it crosses a bucket bound:
+	 * a floor of 40% (log(1.4) on the log scale) makes z = 3 at least a 2.75x change. */
+	if (!b->spread_rel_set && d->stat == NS_STAT_QUANTILE)
+		d->det.min_spread_rel = 0.4;
 	if (d->for_set && !d->det.threshold)
 		FAIL(x, where, "for: only applies to a threshold (above or below)");
 	if (d->det.threshold && d->for_set) {

@@ -10,6 +10,7 @@
 #define MAD_TO_SIGMA 1.4826
 #define SCORE_CLAMP 1e9
 #define MAX_WINDOW 100000
+#define HELD_MAX NS_DET_HELD
 
 void ns_det_defaults(struct ns_det_params *p)
 {
@@ -22,7 +23,7 @@ void ns_det_defaults(struct ns_det_params *p)
 	p->min_spread_rel = 0.2;
 	p->min_spread_abs = 0;
 	p->dir = NS_DIR_UP;
-	p->fire_after = 3;
+	p->fire_after = 5;
 	p->resolve_after = 5;
 	p->above = NAN;
 	p->below = NAN;
@@ -165,6 +166,7 @@ static void forget(struct ns_det *d)
 	d->n = d->head = 0;
 	d->ew_mean = d->ew_var = 0;
 	d->admitted = 0;
+	d->nheld = 0;
 }
 
 static void push(struct ns_det *d, const struct ns_det_params *p, double x)
@@ -186,20 +188,24 @@ static void push(struct ns_det *d, const struct ns_det_params *p, double x)
 	d->admitted++;
 }
 
+/* x limited to within zlim spreads of the center on the watched side(s). */
+static double clip(const struct ns_det *d, const struct ns_det_params *p, double x, double zlim)
+{
+	double lim = zlim * d->bs;
+
+	if (p->dir != NS_DIR_DOWN && x > d->bc + lim)
+		return d->bc + lim;
+	if (p->dir != NS_DIR_UP && x < d->bc - lim)
+		return d->bc - lim;
+	return x;
+}
+
 /* Admit x into the baseline unless it is anomalous or the alert is firing (see detector.h). */
 static void admit(struct ns_det *d, const struct ns_det_params *p, double x, bool anomalous)
 {
 	if (anomalous || d->state == NS_DET_FIRING)
 		return;
-	if (d->scored) {
-		double lim = p->admit_z * d->bs;
-
-		if (p->dir != NS_DIR_DOWN && x > d->bc + lim)
-			x = d->bc + lim;
-		else if (p->dir != NS_DIR_UP && x < d->bc - lim)
-			x = d->bc - lim;
-	}
-	push(d, p, x);
+	push(d, p, d->scored ? clip(d, p, x, p->admit_z) : x);
 }
 
 /* normal: counts towards resolving; anomalous: towards firing; neither: elevated. */
@@ -279,6 +285,7 @@ enum ns_det_event ns_det_step_ex(struct ns_det *d, const struct ns_det_params *p
 				 bool can_fire)
 {
 	double x = v, w = 0;
+	enum ns_det_event ev;
 	bool anomalous;
 
 	d->value = v;
@@ -302,8 +309,16 @@ enum ns_det_event ns_det_step_ex(struct ns_det *d, const struct ns_det_params *p
 		w = watched(p->dir, z);
 	}
 	anomalous = can_fire && w >= p->z;
+	if (anomalous && d->state != NS_DET_FIRING && d->nheld < HELD_MAX)
+		d->held[d->nheld++] = clip(d, p, x, p->z);
 	admit(d, p, x, anomalous);
-	return transition(d, p, anomalous, w < p->admit_z);
+	ev = transition(d, p, anomalous, w < p->admit_z);
+	/* A pending alert that cleared was normal variability: let the baseline learn it. */
+	for (unsigned int i = 0; ev == NS_DET_CLEARED_EV && i < d->nheld; i++)
+		push(d, p, d->held[i]);
+	if (ev != NS_DET_NONE)
+		d->nheld = 0;
+	return ev;
 }
 
 const char *ns_det_state_str(enum ns_det_state s)

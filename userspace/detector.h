@@ -13,11 +13,14 @@
  *
  * Three bands of the score in the watched direction: below admit_z is normal; from admit_z to
  * z is elevated; z and above is anomalous.
- * What enters the baseline: nothing while firing or while the value is anomalous, so an ongoing
- * anomaly is never absorbed; elevated values enter clipped to center + admit_z * spread, so a
- * persistent moderate shift becomes the new normal slowly instead of flapping an alert;
- * values on the side the signal does not watch (below the center for direction "up") enter
- * as they are: improvements become the new normal.
+ * What enters the baseline: nothing while firing, so an ongoing anomaly is never absorbed;
+ * anomalous values are held back while the alert is pending and enter (clipped to center +
+ * z * spread) only if it clears without firing: short excursions that are part of the
+ * series' normal behaviour widen the spread instead of being ignored forever; elevated values
+ * enter clipped to center + admit_z * spread, so a persistent moderate shift becomes the new
+ * normal slowly instead of flapping an alert; values on the side the signal does not watch
+ * (below the center for direction "up") enter as they are: improvements become the new
+ * normal.
  *
  * Hysteresis: pending after the first anomalous interval, firing after fire_after consecutive
  * anomalous intervals, resolved after resolve_after consecutive normal intervals (an interval
@@ -32,6 +35,8 @@
 #define NOVASCOPE_DETECTOR_H
 
 #include <stdbool.h>
+
+#define NS_DET_HELD 16
 
 enum ns_baseline { NS_BASELINE_MEDIAN, NS_BASELINE_EWMA };
 enum ns_direction { NS_DIR_UP, NS_DIR_DOWN, NS_DIR_BOTH };
@@ -63,6 +68,8 @@ struct ns_det_params {
 
 struct ns_det {
 	double *win; /* ring of admitted values (median baseline) */
+	double held[NS_DET_HELD]; /* anomalous values of a pending alert, admitted if it clears */
+	unsigned int nheld;
 	unsigned int n, head;
 	double ew_mean, ew_var;
 	unsigned long long admitted;
@@ -76,7 +83,8 @@ struct ns_det {
 	double peak_score, peak_value;
 };
 
-/* Fill p with the defaults (median, window 300, warm-up 30, z 3, admit_z 2, ...). */
+/* Fill p with the defaults (median, window 300, warm-up 30, z 3, admit_z 2, fire after 5,
+ * resolve after 5, spread floor 20%). */
 void ns_det_defaults(struct ns_det_params *p);
 /* Check p; on error return a static string saying what is wrong, else NULL. */
 const char *ns_det_params_check(const struct ns_det_params *p);

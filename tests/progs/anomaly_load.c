@@ -6,6 +6,9 @@
  *                                     second in 10 ms batches, until killed
  *   anomaly_load evict FILE PERIOD_MS drop FILE's pages from the page cache every PERIOD_MS
  *                                     (POSIX_FADV_DONTNEED), until killed
+ *   anomaly_load pin FILE 1           map FILE and mlock it until killed: its pages stay cached
+ *                                     whatever else happens on the machine (drop_caches and
+ *                                     memory pressure skip mapped, locked pages)
  *
  * While FILE is cached, a pread is a memory copy (a few microseconds, insensitive to CPU
  * contention from other processes); while the evictor runs, most preads miss the page cache
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,14 +78,28 @@ static int do_evict(int fd, long period_ms)
 	}
 }
 
+static int do_pin(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED || mlock(p, (size_t)size)) {
+		perror("anomaly_load: pin");
+		return 1;
+	}
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	long n;
 	int fd;
 
-	if (argc != 4 || (strcmp(argv[1], "read") && strcmp(argv[1], "evict")) ||
+	if (argc != 4 ||
+	    (strcmp(argv[1], "read") && strcmp(argv[1], "evict") && strcmp(argv[1], "pin")) ||
 	    (n = strtol(argv[3], NULL, 10)) <= 0) {
-		fprintf(stderr, "usage: anomaly_load read FILE RATE | evict FILE PERIOD_MS\n");
+		fprintf(stderr, "usage: anomaly_load read FILE RATE | evict FILE PERIOD_MS | pin FILE 1\n");
 		return 2;
 	}
 	fd = open(argv[2], O_RDONLY);
@@ -89,5 +107,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anomaly_load: %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
+	if (!strcmp(argv[1], "pin"))
+		return do_pin(fd);
 	return strcmp(argv[1], "read") ? do_evict(fd, n) : do_read(fd, n);
 }
