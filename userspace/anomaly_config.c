@@ -149,11 +149,13 @@ static int parse_stat(struct ctx *x, const char *where, struct ns_signal_def *d,
 	d->stat = NS_STAT_QUANTILE;
 	if (v[0] == 'p' && isdigit((unsigned char)v[1])) {
 		/* p50 = 0.50, p99 = 0.99, p999 = 0.999, p995 = 0.995: the digits are the fraction's
-		 * decimals; more than two only from p9xx up, so p100 or p101 is an error. */
+		 * decimals; more than two only from p9xx up, so p100 or p101 is an error. With a
+		 * point it is a percentage: p99.9 = 0.999. */
 		size_t nd = strlen(v + 1);
+		bool pct = strchr(v + 1, '.') != NULL;
 
-		d->q = strtod(v + 1, &end) / pow(10, (double)nd);
-		if (!*end && (nd == 2 || (nd > 2 && v[1] == '9')) && d->q > 0 && d->q < 1)
+		d->q = strtod(v + 1, &end) / (pct ? 100 : pow(10, (double)nd));
+		if (!*end && (pct || nd == 2 || (nd > 2 && v[1] == '9')) && d->q > 0 && d->q < 1)
 			return 0;
 	} else if (!strncmp(v, "quantile:", 9)) {
 		errno = 0;
