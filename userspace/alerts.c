@@ -19,7 +19,7 @@
 #define DEFAULT_MAX_BACKOFF 10.0
 
 struct rec {
-	char *key;  /* canonical label set: identity */
+	char *key; /* canonical label set: identity */
 	char *json; /* the alert as sent */
 	bool resolved;
 	unsigned long version; /* bumped on every state change */
@@ -144,11 +144,11 @@ static void mark_dirty(struct ns_alerts *a, struct rec *r)
 		r->dirty[u] = true;
 }
 
-static void update(struct ns_alerts *a, const struct ns_kv *labels, int nl,
-		   const struct ns_kv *ann, int na, double starts_at, double ends_at)
+static void update(struct ns_alerts *a, const struct ns_kv *labels, int nl, const struct ns_kv *ann,
+		   int na, double starts_at, double ends_at)
 {
-	char *key = label_key(labels, nl), *json = ns_alert_json(labels, nl, ann, na, starts_at,
-								  ends_at);
+	char *key = label_key(labels, nl),
+	     *json = ns_alert_json(labels, nl, ann, na, starts_at, ends_at);
 	struct rec *r;
 	bool wake = false;
 
@@ -369,7 +369,8 @@ static void *sender(void *arg)
 	while (!atomic_load(&a->stop)) {
 		deliver(a);
 		pthread_mutex_unlock(&a->lock);
-		/* New alerts wake this early (curl_multi_wakeup); otherwise look again in 100 ms. */
+		/* New alerts wake this early (curl_multi_wakeup); otherwise look again in 100 ms.
+		 */
 		curl_multi_poll(a->multi, NULL, 0, 100, NULL);
 		pthread_mutex_lock(&a->lock);
 	}

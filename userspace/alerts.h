@@ -23,8 +23,8 @@ struct ns_kv {
 struct ns_alerts_opts {
 	const char *const *urls; /* base URLs; /api/v2/alerts is appended unless present */
 	int nurls;
-	double timeout_s;     /* per request */
-	double resend_s;      /* firing alerts are sent again this often */
+	double timeout_s; /* per request */
+	double resend_s; /* firing alerts are sent again this often */
 	double max_backoff_s; /* cap of the retry back-off (0: 10 s) */
 };
 
@@ -44,7 +44,7 @@ void ns_alerts_resolved(struct ns_alerts *a, const struct ns_kv *labels, int nl,
 
 struct ns_alerts_stats {
 	unsigned long long success, failure, dropped; /* requests (dropped: alerts) */
-	unsigned long long tracked;                   /* alerts not yet delivered everywhere */
+	unsigned long long tracked; /* alerts not yet delivered everywhere */
 };
 void ns_alerts_stats(struct ns_alerts *a, struct ns_alerts_stats *s);
 

@@ -16,13 +16,13 @@ static const struct ns_family_desc firing_desc = {
 	.name = "novascope_alerts_firing",
 	.help = "Alerts of the on-node detector currently firing, per alert name.",
 	.type = NS_GAUGE,
-	.labels = { "alertname" },
+	.labels = {"alertname"},
 };
 static const struct ns_family_desc notif_desc = {
 	.name = "novascope_alert_notifications_total",
 	.help = "Requests to Alertmanager by result (dropped: alerts not tracked, over the cap).",
 	.type = NS_COUNTER,
-	.labels = { "result" },
+	.labels = {"result"},
 };
 
 struct ns_anomaly *ns_anomaly_new_defs(struct ns_signal_def *defs, int n, const char *instance,
@@ -44,8 +44,7 @@ struct ns_anomaly *ns_anomaly_new_defs(struct ns_signal_def *defs, int n, const 
 	return a;
 }
 
-struct ns_anomaly *ns_anomaly_new(const struct ns_config *c, struct ns_alerts *alerts,
-				  FILE *err)
+struct ns_anomaly *ns_anomaly_new(const struct ns_config *c, struct ns_alerts *alerts, FILE *err)
 {
 	struct ns_signal_def *defs;
 	char instance[256];
@@ -121,16 +120,18 @@ static int label_index(const struct ns_family *f, const char *name)
 /* First sight of the signal's family: check it fits, and resolve label names to indexes. */
 static int bind(struct signal *s, const struct ns_family *f)
 {
-	static const char *const tn[] = { "counter", "gauge", "histogram" };
+	static const char *const tn[] = {"counter", "gauge", "histogram"};
 	enum ns_stat st = s->d.stat;
 	bool ok = (st == NS_STAT_QUANTILE || st == NS_STAT_MEAN) ? f->d.type == NS_HISTOGRAM
-		  : st == NS_STAT_RATE ? f->d.type != NS_GAUGE : f->d.type == NS_GAUGE;
+		  : st == NS_STAT_RATE				 ? f->d.type != NS_GAUGE
+								 : f->d.type == NS_GAUGE;
 
 	if (!ok) {
 		snprintf(s->error, sizeof(s->error), "%s is a %s; stat %s needs a %s", f->d.name,
 			 tn[f->d.type], s->d.stat_str,
-			 st == NS_STAT_RATE ? "counter or histogram"
-			 : st == NS_STAT_VALUE ? "gauge" : "histogram");
+			 st == NS_STAT_RATE    ? "counter or histogram"
+			 : st == NS_STAT_VALUE ? "gauge"
+					       : "histogram");
 		return -1;
 	}
 	s->nby = 0;
@@ -139,8 +140,8 @@ static int bind(struct signal *s, const struct ns_family *f)
 		int idx = label_index(f, name);
 
 		if (idx < 0) {
-			snprintf(s->error, sizeof(s->error), "%s has no label \"%s\" (by)", f->d.name,
-				 name);
+			snprintf(s->error, sizeof(s->error), "%s has no label \"%s\" (by)",
+				 f->d.name, name);
 			return -1;
 		}
 		s->by_idx[s->nby] = idx;
@@ -152,8 +153,9 @@ static int bind(struct signal *s, const struct ns_family *f)
 	for (int i = 0; i < s->d.nmatch; i++) {
 		s->match_idx[i] = label_index(f, s->d.match[i].label);
 		if (s->match_idx[i] < 0) {
-			snprintf(s->error, sizeof(s->error), "%s has no label \"%s\" (%s)", f->d.name,
-				 s->d.match[i].label, s->d.match[i].exclude ? "exclude" : "match");
+			snprintf(s->error, sizeof(s->error), "%s has no label \"%s\" (%s)",
+				 f->d.name, s->d.match[i].label,
+				 s->d.match[i].exclude ? "exclude" : "match");
 			return -1;
 		}
 	}
@@ -218,7 +220,8 @@ static struct group *group_for(struct signal *s, const struct ns_series *se)
 		return g;
 	if (s->n >= s->d.max_groups) {
 		if (!s->overflow_logged)
-			ns_log(NS_LOG_WARN, "anomaly signal has too many label sets; ignoring new ones",
+			ns_log(NS_LOG_WARN,
+			       "anomaly signal has too many label sets; ignoring new ones",
 			       "signal", s->d.name, NULL);
 		s->overflow_logged = true;
 		return NULL;
@@ -276,7 +279,8 @@ static double value(const struct signal *s, const struct group *g, double dt, bo
 		return NAN;
 	switch (s->d.stat) {
 	case NS_STAT_QUANTILE:
-		return n > 0 && n >= s->d.min_count ? ns_hist_quantile(s->fam, g->slots, s->d.q) : NAN;
+		return n > 0 && n >= s->d.min_count ? ns_hist_quantile(s->fam, g->slots, s->d.q)
+						    : NAN;
 	case NS_STAT_MEAN:
 		return n > 0 && n >= s->d.min_count ? g->sum * s->fam->d.scale / n : NAN;
 	case NS_STAT_RATE:
@@ -316,7 +320,10 @@ static void selector(const struct signal *s, const struct group *g, bool braces,
 	buf[0] = 0;
 	for (int i = 0; i < s->nby && off < n; i++)
 		off += (size_t)snprintf(buf + off, n - off, braces ? "%s%s=\"%s\"" : "%s%s=%s",
-					i ? "," : braces ? "{" : "", s->by_name[i], g->values[i]);
+					i	 ? ","
+					: braces ? "{"
+						 : "",
+					s->by_name[i], g->values[i]);
 	if (braces && s->nby && off < n)
 		snprintf(buf + off, n - off, "}");
 }
@@ -334,23 +341,23 @@ static void alert_text(const struct ns_anomaly *a, const struct signal *s, const
 	char sel[256], v[32], b[32], forbuf[32];
 
 	t->nl = 0;
-	t->labels[t->nl++] = (struct ns_kv){ "alertname", s->d.alertname };
-	t->labels[t->nl++] = (struct ns_kv){ "severity", s->d.severity };
-	t->labels[t->nl++] = (struct ns_kv){ "instance", a->instance };
-	t->labels[t->nl++] = (struct ns_kv){ "signal", s->d.name };
-	t->labels[t->nl++] = (struct ns_kv){ "metric", s->d.metric };
+	t->labels[t->nl++] = (struct ns_kv){"alertname", s->d.alertname};
+	t->labels[t->nl++] = (struct ns_kv){"severity", s->d.severity};
+	t->labels[t->nl++] = (struct ns_kv){"instance", a->instance};
+	t->labels[t->nl++] = (struct ns_kv){"signal", s->d.name};
+	t->labels[t->nl++] = (struct ns_kv){"metric", s->d.metric};
 	for (int i = 0; i < s->nby; i++)
-		t->labels[t->nl++] = (struct ns_kv){ s->by_name[i], g->values[i] };
+		t->labels[t->nl++] = (struct ns_kv){s->by_name[i], g->values[i]};
 	selector(s, g, true, sel, sizeof(sel));
 	fmt_value(s, d->value, v, sizeof(v));
 	fmt_value(s, d->center, b, sizeof(b));
 	if (s->d.det.threshold) {
 		snprintf(forbuf, sizeof(forbuf), "%u", s->d.det.fire_after);
 		snprintf(t->summary, sizeof(t->summary),
-			 "%s of %s%s is %s, %s the threshold of %s (for %s intervals)", s->d.stat_str,
-			 s->d.metric, sel, v, d->score >= 0 && d->center == s->d.det.above ? "above"
-											 : "below",
-			 b, forbuf);
+			 "%s of %s%s is %s, %s the threshold of %s (for %s intervals)",
+			 s->d.stat_str, s->d.metric, sel, v,
+			 d->score >= 0 && d->center == s->d.det.above ? "above" : "below", b,
+			 forbuf);
 	} else {
 		snprintf(t->summary, sizeof(t->summary),
 			 "%s of %s%s is %s, %.1f robust standard deviations %s its baseline of %s",
@@ -361,10 +368,10 @@ static void alert_text(const struct ns_anomaly *a, const struct signal *s, const
 	snprintf(t->baseline, sizeof(t->baseline), "%.6g", d->center);
 	snprintf(t->score, sizeof(t->score), "%.2f", d->score);
 	t->na = 0;
-	t->ann[t->na++] = (struct ns_kv){ "summary", t->summary };
-	t->ann[t->na++] = (struct ns_kv){ "value", t->value };
-	t->ann[t->na++] = (struct ns_kv){ "baseline", t->baseline };
-	t->ann[t->na++] = (struct ns_kv){ "score", t->score };
+	t->ann[t->na++] = (struct ns_kv){"summary", t->summary};
+	t->ann[t->na++] = (struct ns_kv){"value", t->value};
+	t->ann[t->na++] = (struct ns_kv){"baseline", t->baseline};
+	t->ann[t->na++] = (struct ns_kv){"score", t->score};
 }
 
 static void log_transition(const struct signal *s, const struct group *g,
@@ -374,9 +381,9 @@ static void log_transition(const struct signal *s, const struct group *g,
 	char sel[256];
 
 	selector(s, g, false, sel, sizeof(sel));
-	ns_log(lvl, msg, "alertname", s->d.alertname, "state", state, "signal", s->d.name,
-	       "metric", s->d.metric, "labels", sel, "value", t->value, "baseline", t->baseline,
-	       "score", t->score, NULL);
+	ns_log(lvl, msg, "alertname", s->d.alertname, "state", state, "signal", s->d.name, "metric",
+	       s->d.metric, "labels", sel, "value", t->value, "baseline", t->baseline, "score",
+	       t->score, NULL);
 }
 
 static void handle(struct ns_anomaly *a, struct signal *s, struct group *g, enum ns_det_event ev)
@@ -551,4 +558,3 @@ const struct ns_det *ns_anomaly_group(const struct ns_anomaly *a, const char *na
 	}
 	return NULL;
 }
-

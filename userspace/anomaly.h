@@ -71,8 +71,7 @@ void ns_signal_def_clear(struct ns_signal_def *d);
 struct ns_anomaly;
 
 /* Build the detector from the configuration; alerts (may be NULL) receives transitions. */
-struct ns_anomaly *ns_anomaly_new(const struct ns_config *c, struct ns_alerts *alerts,
-				  FILE *err);
+struct ns_anomaly *ns_anomaly_new(const struct ns_config *c, struct ns_alerts *alerts, FILE *err);
 /* The daemon's detector: definitions from c, and alert delivery to c's Alertmanager URLs
  * (owned: freed by ns_anomaly_free). NULL with a message on err. */
 struct ns_anomaly *ns_anomaly_start(const struct ns_config *c, FILE *err);

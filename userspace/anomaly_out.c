@@ -25,9 +25,12 @@ void ns_anomaly_expose(const struct ns_anomaly *a, struct strbuf *o)
 			if (!g->det.scored)
 				continue;
 			if (!head) {
-				sb_puts(o, "# HELP novascope_anomaly_score Robust z-score of each anomaly "
-					   "signal over the last interval: distance from its baseline in "
-					   "robust standard deviations (log scale for latencies). Absent "
+				sb_puts(o, "# HELP novascope_anomaly_score Robust z-score of each "
+					   "anomaly "
+					   "signal over the last interval: distance from its "
+					   "baseline in "
+					   "robust standard deviations (log scale for latencies). "
+					   "Absent "
 					   "while warming up or without data.\n"
 					   "# TYPE novascope_anomaly_score gauge\n");
 				head = true;
@@ -103,8 +106,8 @@ static struct json_object *signal_obj(const struct signal *s)
 {
 	struct json_object *o = json_object_new_object();
 	const char *state = s->d.disabled ? "disabled"
-			    : s->broken   ? "error"
-			    : !s->fam     ? "waiting for its metric"
+			    : s->broken	  ? "error"
+			    : !s->fam	  ? "waiting for its metric"
 					  : "active";
 	int scored = 0;
 

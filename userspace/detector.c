@@ -209,8 +209,8 @@ static void admit(struct ns_det *d, const struct ns_det_params *p, double x, boo
 }
 
 /* normal: counts towards resolving; anomalous: towards firing; neither: elevated. */
-static enum ns_det_event transition(struct ns_det *d, const struct ns_det_params *p,
-				    bool anomalous, bool normal)
+static enum ns_det_event transition(struct ns_det *d, const struct ns_det_params *p, bool anomalous,
+				    bool normal)
 {
 	if (!anomalous) {
 		d->bad_run = 0;
@@ -225,8 +225,9 @@ static enum ns_det_event transition(struct ns_det *d, const struct ns_det_params
 	}
 	if (d->state == NS_DET_FIRING) {
 		d->firing_for++;
-		if (anomalous && watched(p->threshold ? NS_DIR_UP : p->dir, d->score) >
-					 watched(p->threshold ? NS_DIR_UP : p->dir, d->peak_score)) {
+		if (anomalous &&
+		    watched(p->threshold ? NS_DIR_UP : p->dir, d->score) >
+			    watched(p->threshold ? NS_DIR_UP : p->dir, d->peak_score)) {
 			d->peak_score = d->score;
 			d->peak_value = d->value;
 		}
@@ -258,8 +259,8 @@ static enum ns_det_event transition(struct ns_det *d, const struct ns_det_params
 	return NS_DET_NONE;
 }
 
-static enum ns_det_event step_threshold(struct ns_det *d, const struct ns_det_params *p,
-					double v, bool can_fire)
+static enum ns_det_event step_threshold(struct ns_det *d, const struct ns_det_params *p, double v,
+					bool can_fire)
 {
 	/* Score: how far past the bound, as a fraction of it (> 0 means breached). */
 	double over = NAN, under = NAN;

@@ -43,19 +43,19 @@ enum ns_direction { NS_DIR_UP, NS_DIR_DOWN, NS_DIR_BOTH };
 enum ns_det_state { NS_DET_INACTIVE, NS_DET_PENDING, NS_DET_FIRING };
 enum ns_det_event {
 	NS_DET_NONE,
-	NS_DET_PENDING_EV,  /* inactive -> pending */
-	NS_DET_CLEARED_EV,  /* pending -> inactive without firing */
-	NS_DET_FIRING_EV,   /* -> firing */
+	NS_DET_PENDING_EV, /* inactive -> pending */
+	NS_DET_CLEARED_EV, /* pending -> inactive without firing */
+	NS_DET_FIRING_EV, /* -> firing */
 	NS_DET_RESOLVED_EV, /* firing -> inactive */
-	NS_DET_RELEARN_EV,  /* firing -> inactive after relearn_after: the baseline restarts */
+	NS_DET_RELEARN_EV, /* firing -> inactive after relearn_after: the baseline restarts */
 };
 
 struct ns_det_params {
 	enum ns_baseline baseline;
 	unsigned int window; /* values in the median window; EWMA alpha = 2 / (window + 1) */
 	unsigned int warmup; /* admitted values before scoring */
-	double z;            /* anomaly at |score| >= z in the watched direction */
-	double admit_z;      /* values scoring beyond this enter the baseline clipped */
+	double z; /* anomaly at |score| >= z in the watched direction */
+	double admit_z; /* values scoring beyond this enter the baseline clipped */
 	double min_spread_rel, min_spread_abs;
 	bool log_scale; /* score log(value); values <= 0 are then "no data" */
 	enum ns_direction dir;

@@ -99,7 +99,8 @@ int main(int argc, char **argv)
 	if (argc != 4 ||
 	    (strcmp(argv[1], "read") && strcmp(argv[1], "evict") && strcmp(argv[1], "pin")) ||
 	    (n = strtol(argv[3], NULL, 10)) <= 0) {
-		fprintf(stderr, "usage: anomaly_load read FILE RATE | evict FILE PERIOD_MS | pin FILE 1\n");
+		fprintf(stderr,
+			"usage: anomaly_load read FILE RATE | evict FILE PERIOD_MS | pin FILE 1\n");
 		return 2;
 	}
 	fd = open(argv[2], O_RDONLY);

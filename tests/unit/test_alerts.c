@@ -55,7 +55,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	if (*size) {
-		size_t n = *size < sizeof(u->buf) - 1 - u->len ? *size : sizeof(u->buf) - 1 - u->len;
+		size_t n =
+			*size < sizeof(u->buf) - 1 - u->len ? *size : sizeof(u->buf) - 1 - u->len;
 
 		memcpy(u->buf + u->len, data, n);
 		u->len += n;
@@ -79,7 +80,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 
 static unsigned short free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t l = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -91,8 +92,9 @@ static unsigned short free_port(void)
 
 static void server_start(struct server *s)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(s->port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(s->port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
 				s->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &a,
@@ -140,9 +142,8 @@ static bool wait_for(struct server *s, int n, int ms)
 	return received(s) >= n;
 }
 
-static const struct ns_kv labels[] = { { "signal", "s" }, { "alertname", "A" },
-				       { "device", "bad\xff" } };
-static const struct ns_kv ann[] = { { "summary", "p99 is high" }, { "value", "1" } };
+static const struct ns_kv labels[] = {{"signal", "s"}, {"alertname", "A"}, {"device", "bad\xff"}};
+static const struct ns_kv ann[] = {{"summary", "p99 is high"}, {"value", "1"}};
 
 static void test_json(void **state)
 {
@@ -154,7 +155,8 @@ static void test_json(void **state)
 	assert_string_equal(ts, "1970-01-01T00:00:00.500Z");
 	assert_non_null(o);
 	/* Labels sorted by name; invalid UTF-8 replaced. */
-	assert_non_null(strstr(j, "{\"labels\":{\"alertname\":\"A\",\"device\":\"bad\xef\xbf\xbd\""));
+	assert_non_null(
+		strstr(j, "{\"labels\":{\"alertname\":\"A\",\"device\":\"bad\xef\xbf\xbd\""));
 	l = json_object_object_get(o, "labels");
 	assert_string_equal(json_object_get_string(json_object_object_get(l, "signal")), "s");
 	assert_string_equal(json_object_get_string(json_object_object_get(o, "startsAt")),
@@ -174,7 +176,7 @@ static struct ns_alerts *start(struct server **s, int n, double resend)
 {
 	char url[NS_TEST_URLS][64];
 	const char *urls[NS_TEST_URLS];
-	struct ns_alerts_opts o = { urls, n, 2, resend, 0.4 };
+	struct ns_alerts_opts o = {urls, n, 2, resend, 0.4};
 
 	for (int i = 0; i < n; i++) {
 		snprintf(url[i], sizeof(url[i]), "http://127.0.0.1:%u%s", s[i]->port,
@@ -188,7 +190,7 @@ static struct ns_alerts *start(struct server **s, int n, double resend)
  * is then forgotten. Both URLs get everything, at /api/v2/alerts. */
 static void test_deliver(void **state)
 {
-	struct server *s[2] = { server_new(200), server_new(200) };
+	struct server *s[2] = {server_new(200), server_new(200)};
 	struct ns_alerts *a;
 	struct ns_alerts_stats st;
 

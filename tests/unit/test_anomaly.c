@@ -33,19 +33,22 @@ static double gauss(void)
 }
 
 enum noise { GAUSS, LOGNORMAL, HEAVY, SPIKY, HIST_P99, NNOISE };
-static const char *const noise_name[] = { "gauss 10%", "lognormal s=0.3", "lognormal s=0.6",
-					  "gauss + 1% x5 spikes", "p99 of 2000-event histograms" };
+static const char *const noise_name[] = {"gauss 10%", "lognormal s=0.3", "lognormal s=0.6",
+					 "gauss + 1% x5 spikes", "p99 of 2000-event histograms"};
 
 static const struct ns_family_desc lat_desc = {
-	.name = "test_latency_seconds", .type = NS_HISTOGRAM, .scale = 1e-9,
-	.min_slot = 8, .max_slot = 34,
+	.name = "test_latency_seconds",
+	.type = NS_HISTOGRAM,
+	.scale = 1e-9,
+	.min_slot = 8,
+	.max_slot = 34,
 };
-static struct ns_family hist_fam = { .d = lat_desc };
+static struct ns_family hist_fam = {.d = lat_desc};
 
 /* p99 of one interval's latencies: lognormal around 2 us, as log2 slots, as the probes see it. */
 static double hist_p99(void)
 {
-	__u64 slots[NS_HIST_SLOTS] = { 0 };
+	__u64 slots[NS_HIST_SLOTS] = {0};
 
 	for (int i = 0; i < 2000; i++)
 		slots[ns_log2_slot((__u64)(2000 * exp(0.5 * gauss())))]++;
@@ -104,8 +107,8 @@ enum shape { STEP, SPIKE, RAMP };
 
 /* Warm up for 400 steady intervals, then change; return the interval (1-based, from the change)
  * at which the alert fires, 0 when it does not within `within`, -1 when it fired before. */
-static int delay(const struct ns_det_params *p, enum noise k, enum shape sh, double mag,
-		 int within, unsigned long long seed)
+static int delay(const struct ns_det_params *p, enum noise k, enum shape sh, double mag, int within,
+		 unsigned long long seed)
 {
 	struct ns_det d;
 	int ret = 0;
@@ -161,8 +164,10 @@ static void test_steady_noise_no_alert(void **state)
 	qparams(&q);
 	for (int k = 0; k < NNOISE; k++)
 		for (unsigned long long s = 1; s <= 5; s++) {
-			int f = steady(k == GAUSS || k == SPIKY ? &lin : k == HIST_P99 ? &q : &lg, k,
-				       10000, s * 7919);
+			int f = steady(k == GAUSS || k == SPIKY ? &lin
+				       : k == HIST_P99		? &q
+								: &lg,
+				       k, 10000, s * 7919);
 
 			if (f)
 				fail_msg("%s, seed %llu: %d alerts in 10000 steady intervals",
@@ -214,8 +219,9 @@ static void test_spike(void **state)
 }
 
 /* A slow ramp of +1% of the baseline per interval (x2 after 100) fires within 120 intervals
- * (mean 93 over 200 seeds); +3% per interval within 50 (mean 34). (Slower drifts, +0.5% per interval and less, are mostly taken as
- * the new normal: the clipped admission lets the baseline follow them.) */
+ * (mean 93 over 200 seeds); +3% per interval within 50 (mean 34). (Slower drifts, +0.5% per
+ * interval and less, are mostly taken as the new normal: the clipped admission lets the baseline
+ * follow them.) */
 static void test_ramp(void **state)
 {
 	struct ns_det_params p;
@@ -224,11 +230,12 @@ static void test_ramp(void **state)
 	(void)state;
 	params(&p, true);
 	for (unsigned long long s = 1; s <= 20; s++) {
-		int d1 = delay(&p, GAUSS, RAMP, 0.01, 120, s), d3 = delay(&p, GAUSS, RAMP, 0.03, 50, s);
+		int d1 = delay(&p, GAUSS, RAMP, 0.01, 120, s),
+		    d3 = delay(&p, GAUSS, RAMP, 0.03, 50, s);
 
 		if (d1 <= 0 || d3 <= 0)
-			fail_msg("seed %llu: ramp 1%%/interval fired at %d, 3%%/interval at %d", s, d1,
-				 d3);
+			fail_msg("seed %llu: ramp 1%%/interval fired at %d, 3%%/interval at %d", s,
+				 d1, d3);
 		worst = d1 > worst ? d1 : worst;
 	}
 	print_message("slowest 1%%/interval ramp detection: %d intervals\n", worst);
@@ -273,7 +280,7 @@ static void test_flat(void **state)
 /* NaN and Inf are "no data": never scored, never in the baseline, never an alert. */
 static void test_nan_inf(void **state)
 {
-	static const double bad[] = { NAN, INFINITY, -INFINITY, -1 };
+	static const double bad[] = {NAN, INFINITY, -INFINITY, -1};
 	struct ns_det_params p;
 	struct ns_det d;
 
@@ -445,15 +452,16 @@ static void test_params_check(void **state)
 /* The README's table: median/MAD vs EWMA on the same series. */
 static void table(void)
 {
-	static const char *const bn[] = { "median/MAD", "EWMA" };
+	static const char *const bn[] = {"median/MAD", "EWMA"};
 
 	printf("| baseline | window | false alerts in 50,000 steady intervals (%s; %s; %s; %s; %s) "
-	       "| step x2 | step x3 | 8-interval spike x5 | ramp +1%%/interval | ramp +3%%/interval |\n"
+	       "| step x2 | step x3 | 8-interval spike x5 | ramp +1%%/interval | ramp "
+	       "+3%%/interval |\n"
 	       "|---|---|---|---|---|---|---|---|\n",
 	       noise_name[0], noise_name[1], noise_name[2], noise_name[3], noise_name[4]);
 	for (int b = 0; b < 2; b++)
 		for (int w = 0; w < 3; w++) {
-			static const unsigned int wins[] = { 60, 120, 300 };
+			static const unsigned int wins[] = {60, 120, 300};
 			struct ns_det_params p;
 			char cells[5][48];
 			int fp[NNOISE];
@@ -467,8 +475,8 @@ static void table(void)
 					fp[k] += steady(&p, k, 10000, s * 7919);
 			}
 			for (int c = 0; c < 5; c++) {
-				static const enum shape sh[] = { STEP, STEP, SPIKE, RAMP, RAMP };
-				static const double mag[] = { 2, 3, 5, 0.01, 0.03 };
+				static const enum shape sh[] = {STEP, STEP, SPIKE, RAMP, RAMP};
+				static const double mag[] = {2, 3, 5, 0.01, 0.03};
 				int tot = 0, miss = 0, worst = 0;
 
 				for (unsigned long long s = 1; s <= 20; s++) {
@@ -479,9 +487,10 @@ static void table(void)
 					tot += d > 0 ? d : 0;
 					worst = d > worst ? d : worst;
 				}
-				snprintf(cells[c], sizeof(cells[c]), miss == 20 ? "missed" :
-					 "%.1f (worst %d%s)", miss < 20 ? (double)tot / (20 - miss) : 0,
-					 worst, miss ? ", some missed" : "");
+				snprintf(cells[c], sizeof(cells[c]),
+					 miss == 20 ? "missed" : "%.1f (worst %d%s)",
+					 miss < 20 ? (double)tot / (20 - miss) : 0, worst,
+					 miss ? ", some missed" : "");
 			}
 			printf("| %s | %u | %d; %d; %d; %d; %d | %s | %s | %s | %s | %s |\n", bn[b],
 			       p.window, fp[0], fp[1], fp[2], fp[3], fp[4], cells[0], cells[1],
@@ -492,18 +501,12 @@ static void table(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_median),
-		cmocka_unit_test(test_steady_noise_no_alert),
-		cmocka_unit_test(test_step),
-		cmocka_unit_test(test_spike),
-		cmocka_unit_test(test_ramp),
-		cmocka_unit_test(test_flat),
-		cmocka_unit_test(test_nan_inf),
-		cmocka_unit_test(test_resolve_and_freeze),
-		cmocka_unit_test(test_relearn),
-		cmocka_unit_test(test_threshold),
-		cmocka_unit_test(test_weak),
-		cmocka_unit_test(test_params_check),
+		cmocka_unit_test(test_median),	cmocka_unit_test(test_steady_noise_no_alert),
+		cmocka_unit_test(test_step),	cmocka_unit_test(test_spike),
+		cmocka_unit_test(test_ramp),	cmocka_unit_test(test_flat),
+		cmocka_unit_test(test_nan_inf), cmocka_unit_test(test_resolve_and_freeze),
+		cmocka_unit_test(test_relearn), cmocka_unit_test(test_threshold),
+		cmocka_unit_test(test_weak),	cmocka_unit_test(test_params_check),
 	};
 
 	if (getenv("NS_ANOMALY_TABLE")) {

@@ -25,7 +25,7 @@ static char cfg_path[64];
 static int parse(struct ns_config *c, const char *yaml, const char *flag, char **err)
 {
 	char arg[128];
-	char *argv[4] = { "novascope", arg, (char *)flag, NULL };
+	char *argv[4] = {"novascope", arg, (char *)flag, NULL};
 	size_t len;
 	FILE *e = open_memstream(err, &len), *f;
 	int ret;
@@ -52,7 +52,7 @@ static struct ns_signal_def *find(struct ns_signal_def *d, int n, const char *na
 
 static void test_builtins(void **state)
 {
-	struct ns_config c = { .interval_ns = 1000000000ULL };
+	struct ns_config c = {.interval_ns = 1000000000ULL};
 	struct ns_signal_def *d, *s;
 	char inst[64];
 	bool en;
@@ -113,7 +113,7 @@ static void test_config_merge(void **state)
 	assert_string_equal(inst, "node-7");
 	s = find(d, n, "syscall_latency_p99");
 	assert_true(s->min_count == 100); /* the signal's own key beats defaults */
-	assert_true(s->det.z == 4);       /* defaults beat the detector's */
+	assert_true(s->det.z == 4); /* defaults beat the detector's */
 	assert_int_equal(s->det.window, 120);
 	assert_string_equal(s->severity, "critical");
 	assert_int_equal(s->nmatch, 1); /* the built-in exclude list is kept */
@@ -141,48 +141,50 @@ static void test_config_errors(void **state)
 	static const struct {
 		const char *yaml, *want1, *want2;
 	} cases[] = {
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p101}\n", "signal x",
-		  "p101" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, abve: 1}\n",
-		  "signal x", "unknown key \"abve\"" },
-		{ "anomaly:\n  signals:\n    - {name: x, stat: p99}\n", "signal x",
-		  "metric is required" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m}\n", "signal x",
-		  "stat is required" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: 'bad name', stat: p99}\n",
-		  "signal x", "not a metric name" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, z: -1}\n", "signal x",
-		  "z must be" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, z: lots}\n",
-		  "signal x", "not a number" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, window: 10, "
-		  "warmup: 20}\n",
-		  "signal x", "warmup" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, for: 10s}\n",
-		  "signal x", "for: only applies" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, above: 1, below: 2}\n",
-		  "signal x", "below must be less" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, by: [instance]}\n",
-		  "signal x", "\"instance\"" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, match: [a]}\n",
-		  "signal x", "match" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, direction: sideways}\n",
-		  "signal x", "sideways" },
-		{ "anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99}\n"
-		  "    - {name: x, metric: m, stat: p50}\n",
-		  "anomaly.signals[1]", "defined twice" },
-		{ "anomaly:\n  signals:\n    - {metric: m, stat: p99}\n", "anomaly.signals[0]",
-		  "name" },
-		{ "anomaly:\n  signals:\n    - {name: 'a-b', metric: m, stat: p99}\n",
-		  "anomaly.signals[0]", "a-b" },
-		{ "anomaly:\n  defaults: {metric: m}\n", "anomaly.defaults", "cannot be a default" },
-		{ "anomaly:\n  defaults: {fire_after: 0}\n", "syscall_latency_p99", "fire_after" },
-		{ "anomaly:\n  sigals: []\n", "anomaly", "unknown key \"sigals\"" },
-		{ "anomaly: [1]\n", "anomaly", "want a mapping" },
-		{ "anomaly:\n  signals:\n    - {name: syscall_latency_p99, stat: mode}\n",
-		  "syscall_latency_p99", "mode" },
-		{ "alertmanager.url: ftp://x\n", "--alertmanager.url", "ftp://x" },
-		{ "alertmanager.url: [http://]\n", "--alertmanager.url", "http://" },
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p101}\n", "signal x",
+		 "p101"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, abve: 1}\n",
+		 "signal x", "unknown key \"abve\""},
+		{"anomaly:\n  signals:\n    - {name: x, stat: p99}\n", "signal x",
+		 "metric is required"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m}\n", "signal x",
+		 "stat is required"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: 'bad name', stat: p99}\n",
+		 "signal x", "not a metric name"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, z: -1}\n", "signal x",
+		 "z must be"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, z: lots}\n",
+		 "signal x", "not a number"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, window: 10, "
+		 "warmup: 20}\n",
+		 "signal x", "warmup"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, for: 10s}\n",
+		 "signal x", "for: only applies"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, above: 1, below: "
+		 "2}\n",
+		 "signal x", "below must be less"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, by: [instance]}\n",
+		 "signal x", "\"instance\""},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, match: [a]}\n",
+		 "signal x", "match"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99, direction: "
+		 "sideways}\n",
+		 "signal x", "sideways"},
+		{"anomaly:\n  signals:\n    - {name: x, metric: m, stat: p99}\n"
+		 "    - {name: x, metric: m, stat: p50}\n",
+		 "anomaly.signals[1]", "defined twice"},
+		{"anomaly:\n  signals:\n    - {metric: m, stat: p99}\n", "anomaly.signals[0]",
+		 "name"},
+		{"anomaly:\n  signals:\n    - {name: 'a-b', metric: m, stat: p99}\n",
+		 "anomaly.signals[0]", "a-b"},
+		{"anomaly:\n  defaults: {metric: m}\n", "anomaly.defaults", "cannot be a default"},
+		{"anomaly:\n  defaults: {fire_after: 0}\n", "syscall_latency_p99", "fire_after"},
+		{"anomaly:\n  sigals: []\n", "anomaly", "unknown key \"sigals\""},
+		{"anomaly: [1]\n", "anomaly", "want a mapping"},
+		{"anomaly:\n  signals:\n    - {name: syscall_latency_p99, stat: mode}\n",
+		 "syscall_latency_p99", "mode"},
+		{"alertmanager.url: ftp://x\n", "--alertmanager.url", "ftp://x"},
+		{"alertmanager.url: [http://]\n", "--alertmanager.url", "http://"},
 	};
 
 	(void)state;
@@ -192,8 +194,8 @@ static void test_config_errors(void **state)
 		int ret = parse(&c, cases[i].yaml, NULL, &err);
 
 		if (ret != -1 || !strstr(err, cases[i].want1) || !strstr(err, cases[i].want2))
-			fail_msg("case %zu: ret %d, message \"%s\" lacks \"%s\" or \"%s\"", i, ret, err,
-				 cases[i].want1, cases[i].want2);
+			fail_msg("case %zu: ret %d, message \"%s\" lacks \"%s\" or \"%s\"", i, ret,
+				 err, cases[i].want1, cases[i].want2);
 		free(err);
 		ns_config_free(&c);
 	}
@@ -206,8 +208,8 @@ static void test_url_list(void **state)
 	char *err;
 
 	(void)state;
-	assert_int_equal(parse(&c, "alertmanager.url: [http://a:1, 'https://b:2/am']\n", NULL, &err),
-			 0);
+	assert_int_equal(
+		parse(&c, "alertmanager.url: [http://a:1, 'https://b:2/am']\n", NULL, &err), 0);
 	free(err);
 	assert_int_equal(c.alertmanager_urls.n, 2);
 	assert_string_equal(c.alertmanager_urls.v[1], "https://b:2/am");
@@ -224,7 +226,7 @@ static void test_url_list(void **state)
 static const struct ns_family_desc lat_desc = {
 	.name = "t_latency_seconds",
 	.type = NS_HISTOGRAM,
-	.labels = { "syscall", "cpu" },
+	.labels = {"syscall", "cpu"},
 	.min_slot = 8,
 	.max_slot = 34,
 	.scale = 1e-9,
@@ -232,12 +234,12 @@ static const struct ns_family_desc lat_desc = {
 static const struct ns_family_desc cnt_desc = {
 	.name = "t_retrans_total",
 	.type = NS_COUNTER,
-	.labels = { "class" },
+	.labels = {"class"},
 };
 static const struct ns_family_desc gauge_desc = {
 	.name = "t_active",
 	.type = NS_GAUGE,
-	.labels = { "vm" },
+	.labels = {"vm"},
 };
 
 static unsigned long long rs = 1;
@@ -256,11 +258,10 @@ static double gauss(void)
 }
 
 /* One interval of n latencies around median_ns into series (syscall, cpu). */
-static void observe(struct ns_registry *r, const char *sc, const char *cpu, int n,
-		    double median_ns)
+static void observe(struct ns_registry *r, const char *sc, const char *cpu, int n, double median_ns)
 {
 	struct ns_series *s = ns_series(ns_family(r, &lat_desc), NS_LV(sc, cpu));
-	__u64 slots[NS_HIST_SLOTS] = { 0 };
+	__u64 slots[NS_HIST_SLOTS] = {0};
 	double sum = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -331,7 +332,8 @@ static void test_eval_latency(void **state)
 	assert_non_null(write);
 	assert_null(ns_anomaly_group(a, "lat", NS_LV("futex")));
 	assert_true(read->scored && write->scored);
-	assert_non_null(strstr(expose(a), "novascope_anomaly_score{signal=\"lat\",syscall=\"read\"} "));
+	assert_non_null(
+		strstr(expose(a), "novascope_anomaly_score{signal=\"lat\",syscall=\"read\"} "));
 	for (i = 0; i < 5; i++, t++) {
 		ns_registry_begin(r);
 		observe(r, "read", "0", 500, 2000);
@@ -355,7 +357,7 @@ static void test_eval_latency(void **state)
 		assert_string_equal(json_object_get_string(json_object_object_get(x, "alertname")),
 				    "NovascopeLat");
 		assert_string_equal(json_object_get_string(json_object_object_get(
-						    json_object_object_get(x, "labels"), "syscall")),
+					    json_object_object_get(x, "labels"), "syscall")),
 				    "read");
 	}
 	json_object_put(j);
@@ -407,8 +409,9 @@ static void test_eval_min_count(void **state)
  * alert), then a real jump fires. */
 static void test_eval_rate_reset(void **state)
 {
-	static const char yaml[] = "anomaly:\n  builtin_signals: false\n  signals:\n"
-				   "    - {name: rt, metric: t_retrans_total, stat: rate, warmup: 10}\n";
+	static const char yaml[] =
+		"anomaly:\n  builtin_signals: false\n  signals:\n"
+		"    - {name: rt, metric: t_retrans_total, stat: rate, warmup: 10}\n";
 	struct ns_registry *r = ns_registry_new(0);
 	int n, i;
 	struct ns_signal_def *d = defs_from(yaml, &n);
@@ -447,11 +450,12 @@ static void test_eval_rate_reset(void **state)
  * appears late is picked up by name; a gauge's value works. */
 static void test_eval_families(void **state)
 {
-	static const char yaml[] = "anomaly:\n  builtin_signals: false\n  signals:\n"
-				   "    - {name: bad, metric: t_retrans_total, stat: p99}\n"
-				   "    - {name: nolabel, metric: t_active, stat: value, by: [host]}\n"
-				   "    - {name: late, metric: t_active, stat: value, above: 3, "
-				   "for: 2s}\n";
+	static const char yaml[] =
+		"anomaly:\n  builtin_signals: false\n  signals:\n"
+		"    - {name: bad, metric: t_retrans_total, stat: p99}\n"
+		"    - {name: nolabel, metric: t_active, stat: value, by: [host]}\n"
+		"    - {name: late, metric: t_active, stat: value, above: 3, "
+		"for: 2s}\n";
 	struct ns_registry *r = ns_registry_new(0);
 	int n;
 	struct ns_signal_def *d = defs_from(yaml, &n);
@@ -488,8 +492,9 @@ static void test_eval_families(void **state)
 /* Beyond max_groups, new label sets are ignored (counted once in the log), not tracked. */
 static void test_eval_max_groups(void **state)
 {
-	static const char yaml[] = "anomaly:\n  builtin_signals: false\n  signals:\n"
-				   "    - {name: g, metric: t_active, stat: value, max_groups: 3}\n";
+	static const char yaml[] =
+		"anomaly:\n  builtin_signals: false\n  signals:\n"
+		"    - {name: g, metric: t_active, stat: value, max_groups: 3}\n";
 	struct ns_registry *r = ns_registry_new(0);
 	int n, tracked = 0;
 	struct ns_signal_def *d = defs_from(yaml, &n);
@@ -515,14 +520,10 @@ static void test_eval_max_groups(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_builtins),
-		cmocka_unit_test(test_config_merge),
-		cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_url_list),
-		cmocka_unit_test(test_eval_latency),
-		cmocka_unit_test(test_eval_min_count),
-		cmocka_unit_test(test_eval_rate_reset),
-		cmocka_unit_test(test_eval_families),
+		cmocka_unit_test(test_builtins),	cmocka_unit_test(test_config_merge),
+		cmocka_unit_test(test_config_errors),	cmocka_unit_test(test_url_list),
+		cmocka_unit_test(test_eval_latency),	cmocka_unit_test(test_eval_min_count),
+		cmocka_unit_test(test_eval_rate_reset), cmocka_unit_test(test_eval_families),
 		cmocka_unit_test(test_eval_max_groups),
 	};
 
