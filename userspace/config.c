@@ -8,7 +8,7 @@
 #include "config.h"
 #include "config_sections.h"
 
-enum opt_type { O_STR, O_BOOL, O_DURATION, O_UINT };
+enum opt_type { O_STR, O_BOOL, O_DURATION, O_UINT, O_LIST };
 
 struct opt {
 	const char *name;
@@ -62,6 +62,13 @@ static const struct opt opts[] = {
 	  "kernel keeps it)." },
 	{ "tcp.per-netns", O_BOOL, F(tcp_per_netns), "false",
 	  "Add a netns label (network namespace inode) to the TCP metrics." },
+	{ "alertmanager.url", O_LIST, F(alertmanager_urls), NULL,
+	  "Alertmanager to send alerts to (http[s]://host:port[/prefix]); repeat for several." },
+	{ "alertmanager.timeout", O_DURATION, F(alertmanager_timeout_ns), "10s",
+	  "Timeout of one request to an Alertmanager.", 100000000ULL },
+	{ "alertmanager.resend-interval", O_DURATION, F(alertmanager_resend_ns), "1m",
+	  "How often firing alerts are sent again (keep below Alertmanager's resolve_timeout).",
+	  1000000000ULL },
 	{ "duration", O_DURATION, F(report_duration_ns), "10s",
 	  "report: how long to trace before printing.", 1000000ULL },
 	{ "top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000 },
@@ -230,6 +237,20 @@ static int set_opt(struct ns_config *c, const struct opt *o, const char *val, FI
 		fprintf(err, "novascope: invalid value \"%s\" for %s%s: want an integer 0..%llu\n",
 			val, origin, o->name, o->max);
 		return -1;
+	case O_LIST: {
+		struct ns_strlist *l = (struct ns_strlist *)(base + o->off);
+
+		if (l->n == NS_MAX_LIST) {
+			fprintf(err, "novascope: too many values for %s%s (at most %d)\n", origin,
+				o->name, NS_MAX_LIST);
+			return -1;
+		}
+		l->v[l->n] = strdup(val);
+		if (!l->v[l->n])
+			return -1;
+		l->n++;
+		return 0;
+	}
 	case O_DURATION:
 		if (ns_parse_duration(val, &d)) {
 			fprintf(err,
@@ -338,6 +359,22 @@ static int apply_key(struct ns_config *c, yaml_document_t *doc, const char *key,
 	if (!o || o->off == F(config_file) || o->off == F(help) || o->off == F(version)) {
 		fprintf(err, "novascope: %s: unknown key \"%s\"\n", c->config_file, key);
 		return -1;
+	}
+	if (o->type == O_LIST && v && v->type == YAML_SEQUENCE_NODE) {
+		if (set[o - opts])
+			return 0; /* the command line wins */
+		for (yaml_node_item_t *it = v->data.sequence.items.start;
+		     it < v->data.sequence.items.top; it++) {
+			val = ns_yaml_scalar(yaml_document_get_node(doc, *it));
+			if (!val) {
+				fprintf(err, "novascope: %s: key \"%s\" wants a list of values\n",
+					c->config_file, key);
+				return -1;
+			}
+			if (set_opt(c, o, val, err, "config key "))
+				return -1;
+		}
+		return 0;
 	}
 	val = ns_yaml_scalar(v);
 	if (!val) {
@@ -450,6 +487,17 @@ static int validate(struct ns_config *c, FILE *err)
 			c->sched_max_cgroups);
 		return -1;
 	}
+	for (int i = 0; i < c->alertmanager_urls.n; i++) {
+		const char *u = c->alertmanager_urls.v[i];
+
+		if ((strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) ||
+		    !u[strcspn(u, ":") + 3] || u[strcspn(u, ":") + 3] == '/' || strpbrk(u, " \t\n")) {
+			fprintf(err,
+				"novascope: invalid value \"%s\" for --alertmanager.url: want http://host:port or https://host:port[/path]\n",
+				u);
+			return -1;
+		}
+	}
 	if (c->max_series < 10) {
 		fprintf(err, "novascope: invalid value %u for --metrics.max-series: want at least 10\n",
 			c->max_series);
@@ -482,11 +530,17 @@ int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err)
 
 void ns_config_free(struct ns_config *c)
 {
-	for (size_t i = 0; i < NOPTS; i++)
+	for (size_t i = 0; i < NOPTS; i++) {
 		if (opts[i].type == O_STR) {
 			free(*(char **)((char *)c + opts[i].off));
 			*(char **)((char *)c + opts[i].off) = NULL;
+		} else if (opts[i].type == O_LIST) {
+			struct ns_strlist *l = (struct ns_strlist *)((char *)c + opts[i].off);
+
+			while (l->n)
+				free(l->v[--l->n]);
 		}
+	}
 	if (c->yaml) {
 		yaml_document_delete(c->yaml);
 		free(c->yaml);

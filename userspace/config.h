@@ -53,6 +53,10 @@ struct ns_config {
 	char *sched_accounting;
 	/* tcp probe */
 	bool tcp_per_netns;
+	/* alert delivery */
+	struct ns_strlist alertmanager_urls;
+	uint64_t alertmanager_timeout_ns;
+	uint64_t alertmanager_resend_ns;
 	/* report / selftest subcommands */
 	uint64_t report_duration_ns;
 	unsigned int report_top;
