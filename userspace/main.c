@@ -182,12 +182,14 @@ static void collect_once(struct ns_registry *r, struct ns_http *h, const struct 
 			       strerror(-err), NULL);
 	}
 	ns_selfmon_collect(r, *last_ns);
-	ns_anomaly_collect(an, r, (double)c->interval_ns / 1e9);
+	if (an) /* not on the partial interval collected at shutdown */
+		ns_anomaly_collect(an, r, (double)c->interval_ns / 1e9);
 	ns_registry_sweep(r);
 	ns_carry_save(r);
 	sb_init(&sb, 64 * 1024);
 	ns_expose_text(r, &sb);
-	ns_anomaly_expose(an, &sb);
+	if (an)
+		ns_anomaly_expose(an, &sb);
 	text = sb_take(&sb, &len);
 	gz = text ? ns_gzip(text, len, &gzlen) : NULL;
 	if (h) {
@@ -298,7 +300,7 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 		/* What was consumed since the last collection is carried to the next agent. */
 		if (rb)
 			ring_buffer__consume(rb);
-		collect_once(r, NULL, c, started, &last_ns);
+		collect_once(r, NULL, c, NULL, started, &last_ns);
 	}
 	ns_carry_close(r);
 	/* Detach first so nothing keeps tracing while the web server drains. */
