@@ -44,6 +44,9 @@ static const struct opt opts[] = {
 	{ "log.format", O_STR, F(log_format), "text", "Log format: text or json." },
 	{ "bpf.pin-path", O_STR, F(pin_path), NULL,
 	  "Pin links and counting maps in this bpffs directory so counts survive restarts." },
+	{ "bpf.ringbuf-size", O_UINT, F(ringbuf_size), "0",
+	  "Size in bytes of every probe's event ring buffer (a power of 2, at least the page "
+	  "size; 0: each probe's own, 256 KiB to 1 MiB).", 1U << 30 },
 	{ "runtime.keep-caps", O_STR, F(keep_caps), NULL,
 	  "Capabilities to keep once every probe is attached (comma list; default none)." },
 	{ "runtime.user", O_STR, F(run_user), NULL,
@@ -497,6 +500,11 @@ static int validate(struct ns_config *c, FILE *err)
 				u);
 			return -1;
 		}
+	}
+	if (c->ringbuf_size && (c->ringbuf_size < 4096 || (c->ringbuf_size & (c->ringbuf_size - 1)))) {
+		fprintf(err, "novascope: invalid value %u for --bpf.ringbuf-size: want a power of 2, at least 4096\n",
+			c->ringbuf_size);
+		return -1;
 	}
 	if (c->max_series < 10) {
 		fprintf(err, "novascope: invalid value %u for --metrics.max-series: want at least 10\n",

@@ -38,6 +38,7 @@ struct ns_config {
 	bool list_probes;
 	/* pinning */
 	char *pin_path;
+	unsigned int ringbuf_size;
 	/* least privilege */
 	char *keep_caps;
 	char *run_user;

@@ -445,6 +445,7 @@ int main(int argc, char **argv)
 		free(cfg.pin_path);
 		cfg.pin_path = NULL;
 	}
+	ns_ringbuf_size = cfg.ringbuf_size;
 	setup_signals();
 	if (!cfg.command)
 		ret = run_daemon(&cfg, &web);

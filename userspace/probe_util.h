@@ -27,7 +27,7 @@ const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char
  * <pin-path>/<probe>/ so that the probe keeps counting while the agent restarts, and the
  * next agent continues from the same maps instead of attaching twice.
  *
- * ns_probe_pin_maps(): before load. Reuse the named maps' pins (or pin them after creation);
+ * ns_probe_pin_maps(): before load (every probe calls it, pinning or not). Reuse the named maps' pins (or pin them after creation);
  * a pinned map whose layout no longer matches (another version) makes it drop every pin of
  * the probe and say so. pin_root NULL/empty: no pinning.
  * ns_probe_attach(): after load, instead of <skel>__attach(). Attach every autoloaded
@@ -38,6 +38,8 @@ const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char
  */
 int ns_probe_pin_maps(struct ns_probe *p, struct bpf_object *obj, const char *pin_root,
 		      const char *const *maps);
+/* --bpf.ringbuf-size (0: each probe's own); applied by ns_probe_pin_maps() before load. */
+extern unsigned int ns_ringbuf_size;
 int ns_probe_attach(struct ns_probe *p, struct bpf_object *obj);
 void ns_probe_detach(struct ns_probe *p);
 /* Remove every pin under pin_root (the cleanup command); returns the number removed. */
