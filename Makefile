@@ -44,6 +44,9 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all deps run test test-unit test-integration test-e2e bench install clean format fuzz
 .DELETE_ON_ERROR:
+# Skeleton headers and BPF objects are intermediates of the binary: keep them, or every
+# build would regenerate them and recompile everything that includes them.
+.SECONDARY:
 all: $(BIN)
 
 deps:
@@ -92,6 +95,20 @@ BENCH_BPF := $(patsubst scripts/bench/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(wildcard 
 $(BUILD)/bench/%.bpf.o: scripts/bench/%.bpf.c $(BUILD)/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# RDMA: scripted stand-ins for librdmacm/libibverbs (same symbols, versions and ABI), and the
+# test programs that link against the real libraries (librdmacm-dev, libibverbs-dev).
+RDMA_FAKE   := $(BUILD)/tests/rdma_fake/librdmacm.so.1 $(BUILD)/tests/rdma_fake/libibverbs.so.1
+$(RDMA_FAKE): $(BUILD)/tests/rdma_fake/lib%.so.1: tests/rdma_fake/%.c tests/rdma_fake/%.map
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -shared -Wl,-soname,lib$*.so.1 \
+		-Wl,--version-script=tests/rdma_fake/$*.map -o $@ $<
+
+$(BUILD)/tests/progs/rdma_%: tests/progs/rdma_%.c $(RDMA_FAKE) | $(BUILD)/tests/progs
+	$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -o $@ $< -lrdmacm -libverbs
+
+# The rdma_kernel unit test loads the skeleton's programs through the verifier.
+$(BUILD)/tests/test_rdma_kernel: $(BUILD)/rdma_kernel.skel.h
 
 test-unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
@@ -149,3 +166,7 @@ fuzz: $(FUZZ_BINS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BINS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Unit tests that load a probe's skeleton (BPF_PROG_TEST_RUN) need it generated first.
+$(BUILD)/tests/test_kvm_bpf: $(BUILD)/kvm.skel.h
+$(BUILD)/tests/test_sched_bpf: $(BUILD)/sched.skel.h

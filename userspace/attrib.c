@@ -80,16 +80,41 @@ static int path_by_handle(__u64 id, char *buf, size_t n)
 	return 0;
 }
 
-static __u64 walk_id;
-static char walk_found[PATH_MAX];
+/*
+ * Without CAP_DAC_READ_SEARCH (after the agent dropped its capabilities) the only way from an
+ * id to a path is the tree itself: one walk indexes every cgroup it passes into the cache, so
+ * a burst of new cgroups costs one walk, and an id a walk did not find is not walked for again.
+ */
+static size_t root_len;
+static __u64 missed[64]; /* ids a recent walk did not find: gone, don't walk again for them */
+static unsigned int nmissed;
 
 static int walk_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
+	struct cg_entry *e = &cg_cache[(__u64)st->st_ino % CACHE_SIZE];
+
 	(void)ftw;
-	if (flag == FTW_D && (__u64)st->st_ino == walk_id) {
-		snprintf(walk_found, sizeof(walk_found), "%s", path);
-		return 1;
+	if (flag != FTW_D)
+		return 0;
+	e->id = (__u64)st->st_ino;
+	snprintf(e->path, sizeof(e->path), "%s", path[root_len] ? path + root_len : "/");
+	return 0;
+}
+
+static int path_by_walk(__u64 id, char *buf, size_t n)
+{
+	struct cg_entry *e = &cg_cache[id % CACHE_SIZE];
+
+	for (unsigned int i = 0; i < 64; i++)
+		if (missed[i] == id)
+			return -ENOENT;
+	root_len = strlen(cg_root);
+	nftw(cg_root, walk_cb, 32, FTW_PHYS | FTW_MOUNT);
+	if (e->id != id) {
+		missed[nmissed++ % 64] = id;
+		return -ENOENT;
 	}
+	snprintf(buf, n, "%s", e->path);
 	return 0;
 }
 
@@ -107,16 +132,8 @@ int ns_cgroup_path(__u64 id, char *buf, size_t n)
 	if (cg_root_fd < 0)
 		cg_root_fd = open(cg_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	err = path_by_handle(id, e->path, sizeof(e->path));
-	if (err == -EPERM || err == -EOPNOTSUPP || err == -EINVAL) {
-		/* No CAP_DAC_READ_SEARCH: walk the tree for a directory with this inode. */
-		walk_id = id;
-		*walk_found = 0;
-		nftw(cg_root, walk_cb, 32, FTW_PHYS | FTW_MOUNT);
-		err = *walk_found ? 0 : -ENOENT;
-		if (!err)
-			snprintf(e->path, sizeof(e->path), "%s",
-				 walk_found[strlen(cg_root)] ? walk_found + strlen(cg_root) : "/");
-	}
+	if (err == -EPERM || err == -EOPNOTSUPP || err == -EINVAL)
+		return path_by_walk(id, buf, n);
 	if (err) {
 		e->id = 0;
 		return err;
@@ -294,4 +311,26 @@ void ns_attrib_flush(void)
 {
 	memset(cg_cache, 0, sizeof(cg_cache));
 	memset(vm_cache, 0, sizeof(vm_cache));
+}
+
+int ns_vm_label(pid_t tgid, char *out, size_t n)
+{
+	char path[64], comm[64];
+	size_t len;
+	FILE *f;
+
+	if (!ns_vm_name(tgid, out, n))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ENOENT;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	len = strcspn(comm, "\n");
+	if (!len)
+		return -ENOENT;
+	snprintf(out, n, "%.*s:%d", (int)len, comm, tgid);
+	return 0;
 }

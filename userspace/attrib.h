@@ -48,4 +48,8 @@ const char *ns_thread_role_str(enum ns_thread_role r);
 /* Drop cached entries (for tests, and after a cgroup removal burst). */
 void ns_attrib_flush(void);
 
+/* Label for a VM process: its QEMU -name, else "<comm>:<tgid>" (a VMM that is not QEMU, or a
+ * QEMU started without -name). 0, or -ENOENT when the process is gone. */
+int ns_vm_label(pid_t tgid, char *out, size_t n);
+
 #endif

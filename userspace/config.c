@@ -8,7 +8,7 @@
 #include "config.h"
 #include "config_sections.h"
 
-enum opt_type { O_STR, O_BOOL, O_DURATION, O_UINT };
+enum opt_type { O_STR, O_BOOL, O_DURATION, O_UINT, O_LIST };
 
 struct opt {
 	const char *name;
@@ -44,14 +44,34 @@ static const struct opt opts[] = {
 	{ "log.format", O_STR, F(log_format), "text", "Log format: text or json." },
 	{ "bpf.pin-path", O_STR, F(pin_path), NULL,
 	  "Pin links and counting maps in this bpffs directory so counts survive restarts." },
+	{ "bpf.ringbuf-size", O_UINT, F(ringbuf_size), "0",
+	  "Size in bytes of every probe's event ring buffer (a power of 2, at least the page "
+	  "size; 0: each probe's own, 256 KiB to 1 MiB).", 1U << 30 },
 	{ "runtime.keep-caps", O_STR, F(keep_caps), NULL,
 	  "Capabilities to keep once every probe is attached (comma list; default none)." },
 	{ "runtime.user", O_STR, F(run_user), NULL,
 	  "Switch to this user once every probe is attached (when started as root)." },
 	{ "syscall.cgroup", O_STR, F(syscall_cgroup), NULL,
 	  "Only trace syscalls of tasks in this cgroup v2 directory (and below)." },
+	{ "sched.cgroup-depth", O_UINT, F(sched_cgroup_depth), "0",
+	  "cgroup label of the sched metrics: the path cut at this many levels; 0 = the level "
+	  "naming a workload (systemd unit, Kubernetes pod, libvirt machine).", 64 },
+	{ "sched.max-cgroups", O_UINT, F(sched_max_cgroups), "500",
+	  "Most cgroup label values per sched metric, \"other\" included; the rest fold into "
+	  "\"other\" (2..100000).", 100000 },
+	{ "sched.accounting", O_STR, F(sched_accounting), "auto",
+	  "How run-queue waits are measured: schedstat (the kernel's own sched_info, "
+	  "CONFIG_SCHED_INFO), timestamps (wakeup/switch hooks), or auto (schedstat when the "
+	  "kernel keeps it)." },
 	{ "tcp.per-netns", O_BOOL, F(tcp_per_netns), "false",
 	  "Add a netns label (network namespace inode) to the TCP metrics." },
+	{ "alertmanager.url", O_LIST, F(alertmanager_urls), NULL,
+	  "Alertmanager to send alerts to (http[s]://host:port[/prefix]); repeat for several." },
+	{ "alertmanager.timeout", O_DURATION, F(alertmanager_timeout_ns), "10s",
+	  "Timeout of one request to an Alertmanager.", 100000000ULL },
+	{ "alertmanager.resend-interval", O_DURATION, F(alertmanager_resend_ns), "1m",
+	  "How often firing alerts are sent again (keep below Alertmanager's resolve_timeout).",
+	  1000000000ULL },
 	{ "duration", O_DURATION, F(report_duration_ns), "10s",
 	  "report: how long to trace before printing.", 1000000ULL },
 	{ "top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000 },
@@ -59,6 +79,14 @@ static const struct opt opts[] = {
 	{ "help", O_BOOL, F(help), "false", "Show this help and exit." },
 	{ "list-probes", O_BOOL, F(list_probes), "false",
 	  "List every probe, whether this kernel supports it, its hook, and exit." },
+	{ "rdma.sysfs-root", O_STR, F(rdma_sysfs_root), "/sys/class/infiniband",
+	  "Directory of RDMA devices whose port counters, hw_counters and link state are read." },
+	{ "rdma.lib-path", O_STR, F(rdma_lib_path), NULL,
+	  "Comma-separated librdmacm/libibverbs files or directories to attach uprobes to "
+	  "(default: the dynamic linker's directories)." },
+	{ "rdma.uprobe-multi", O_BOOL, F(rdma_uprobe_multi), "true",
+	  "Attach the RDMA library uprobes with uprobe_multi links when the kernel has them "
+	  "(6.6+); false: one perf uprobe per function (each takes ~0.1s to detach)." },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -212,6 +240,20 @@ static int set_opt(struct ns_config *c, const struct opt *o, const char *val, FI
 		fprintf(err, "novascope: invalid value \"%s\" for %s%s: want an integer 0..%llu\n",
 			val, origin, o->name, o->max);
 		return -1;
+	case O_LIST: {
+		struct ns_strlist *l = (struct ns_strlist *)(base + o->off);
+
+		if (l->n == NS_MAX_LIST) {
+			fprintf(err, "novascope: too many values for %s%s (at most %d)\n", origin,
+				o->name, NS_MAX_LIST);
+			return -1;
+		}
+		l->v[l->n] = strdup(val);
+		if (!l->v[l->n])
+			return -1;
+		l->n++;
+		return 0;
+	}
 	case O_DURATION:
 		if (ns_parse_duration(val, &d)) {
 			fprintf(err,
@@ -321,6 +363,22 @@ static int apply_key(struct ns_config *c, yaml_document_t *doc, const char *key,
 		fprintf(err, "novascope: %s: unknown key \"%s\"\n", c->config_file, key);
 		return -1;
 	}
+	if (o->type == O_LIST && v && v->type == YAML_SEQUENCE_NODE) {
+		if (set[o - opts])
+			return 0; /* the command line wins */
+		for (yaml_node_item_t *it = v->data.sequence.items.start;
+		     it < v->data.sequence.items.top; it++) {
+			val = ns_yaml_scalar(yaml_document_get_node(doc, *it));
+			if (!val) {
+				fprintf(err, "novascope: %s: key \"%s\" wants a list of values\n",
+					c->config_file, key);
+				return -1;
+			}
+			if (set_opt(c, o, val, err, "config key "))
+				return -1;
+		}
+		return 0;
+	}
 	val = ns_yaml_scalar(v);
 	if (!val) {
 		fprintf(err, "novascope: %s: key \"%s\" wants a single value\n", c->config_file, key);
@@ -420,6 +478,34 @@ static int validate(struct ns_config *c, FILE *err)
 			c->log_format);
 		return -1;
 	}
+	if (strcmp(c->sched_accounting, "auto") && strcmp(c->sched_accounting, "schedstat") &&
+	    strcmp(c->sched_accounting, "timestamps")) {
+		fprintf(err,
+			"novascope: invalid value \"%s\" for --sched.accounting: want auto, schedstat or timestamps\n",
+			c->sched_accounting);
+		return -1;
+	}
+	if (c->sched_max_cgroups < 2) {
+		fprintf(err, "novascope: invalid value %u for --sched.max-cgroups: want at least 2\n",
+			c->sched_max_cgroups);
+		return -1;
+	}
+	for (int i = 0; i < c->alertmanager_urls.n; i++) {
+		const char *u = c->alertmanager_urls.v[i];
+
+		if ((strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) ||
+		    !u[strcspn(u, ":") + 3] || u[strcspn(u, ":") + 3] == '/' || strpbrk(u, " \t\n")) {
+			fprintf(err,
+				"novascope: invalid value \"%s\" for --alertmanager.url: want http://host:port or https://host:port[/path]\n",
+				u);
+			return -1;
+		}
+	}
+	if (c->ringbuf_size && (c->ringbuf_size < 4096 || (c->ringbuf_size & (c->ringbuf_size - 1)))) {
+		fprintf(err, "novascope: invalid value %u for --bpf.ringbuf-size: want a power of 2, at least 4096\n",
+			c->ringbuf_size);
+		return -1;
+	}
 	if (c->max_series < 10) {
 		fprintf(err, "novascope: invalid value %u for --metrics.max-series: want at least 10\n",
 			c->max_series);
@@ -427,6 +513,8 @@ static int validate(struct ns_config *c, FILE *err)
 	}
 	return 0;
 }
+
+const struct ns_config *ns_config_active;
 
 int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err)
 {
@@ -442,16 +530,25 @@ int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err)
 		return 0;
 	if (c->config_file && parse_file(c, set, err))
 		return -1;
-	return validate(c, err);
+	if (validate(c, err))
+		return -1;
+	ns_config_active = c;
+	return 0;
 }
 
 void ns_config_free(struct ns_config *c)
 {
-	for (size_t i = 0; i < NOPTS; i++)
+	for (size_t i = 0; i < NOPTS; i++) {
 		if (opts[i].type == O_STR) {
 			free(*(char **)((char *)c + opts[i].off));
 			*(char **)((char *)c + opts[i].off) = NULL;
+		} else if (opts[i].type == O_LIST) {
+			struct ns_strlist *l = (struct ns_strlist *)((char *)c + opts[i].off);
+
+			while (l->n)
+				free(l->v[--l->n]);
 		}
+	}
 	if (c->yaml) {
 		yaml_document_delete(c->yaml);
 		free(c->yaml);

@@ -38,13 +38,26 @@ struct ns_config {
 	bool list_probes;
 	/* pinning */
 	char *pin_path;
+	unsigned int ringbuf_size;
 	/* least privilege */
 	char *keep_caps;
 	char *run_user;
 	/* syscall probe */
 	char *syscall_cgroup;
+	/* rdma probes */
+	char *rdma_sysfs_root;
+	char *rdma_lib_path;
+	bool rdma_uprobe_multi;
+	/* sched probe */
+	unsigned int sched_cgroup_depth;
+	unsigned int sched_max_cgroups;
+	char *sched_accounting;
 	/* tcp probe */
 	bool tcp_per_netns;
+	/* alert delivery */
+	struct ns_strlist alertmanager_urls;
+	uint64_t alertmanager_timeout_ns;
+	uint64_t alertmanager_resend_ns;
 	/* report / selftest subcommands */
 	uint64_t report_duration_ns;
 	unsigned int report_top;
@@ -62,6 +75,9 @@ struct ns_config {
 int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err);
 void ns_config_free(struct ns_config *c);
 void ns_config_usage(FILE *out);
+/* The configuration of this run (set by a successful ns_config_parse): probes whose check()
+ * depends on a flag (e.g. where a user-space library lives) read it here. NULL before. */
+extern const struct ns_config *ns_config_active;
 
 /* Helpers shared with modules that parse their own values. Return 0 or -1. */
 int ns_parse_duration(const char *s, uint64_t *ns);

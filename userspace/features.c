@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "features.h"
+#include "probe_util.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 #define BPFFS "/sys/fs/bpf"
@@ -195,4 +196,48 @@ bool ns_btf_has_member(const char *struct_name, const char *member)
 		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
 			return true;
 	return false;
+}
+
+bool ns_uprobes_supported(char *why, unsigned long n)
+{
+	/* libbpf creates uprobes through the uprobe PMU (4.17+) and falls back to uprobe_events. */
+	if (!access("/sys/bus/event_source/devices/uprobe/type", F_OK) ||
+	    !access(TRACEFS "/uprobe_events", F_OK))
+		return true;
+	snprintf(why, n, "kernel built without CONFIG_UPROBE_EVENTS (no uprobe PMU or uprobe_events)");
+	return false;
+}
+
+bool ns_attach_cookie_supported(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie, NULL) == 1;
+}
+
+bool ns_uprobe_multi_supported(void)
+{
+	struct bpf_insn insns[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = NS_BPF_TRACE_UPROBE_MULTI);
+	static int cached = -1;
+	__u64 off = 0;
+	int fd, link;
+
+	if (cached >= 0)
+		return cached;
+	/* Kernels before 6.6 may accept the program (kprobe programs ignored the expected attach
+	 * type) but reject the link with EINVAL; 6.6+ gets as far as the path: "/" is not a
+	 * regular file, EBADF. The same test as libbpf's probe_uprobe_multi_link(). */
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "ns_feat", "GPL", insns, 2, &o);
+	if (fd < 0) {
+		cached = 0;
+		return false;
+	}
+	link = ns_link_create_uprobe_multi(fd, "/", &off, NULL, 1, false);
+	cached = link < 0 && errno == EBADF;
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return cached;
 }

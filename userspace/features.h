@@ -36,4 +36,11 @@ void *ns_vmlinux_btf(void);
 /* Mount tracefs/bpffs if missing; 0 when both are available afterwards. */
 int ns_mount_fs(void);
 
+/* Can uprobes be created (the uprobe PMU, 4.17+, or uprobe_events)? false with why filled. */
+bool ns_uprobes_supported(char *why, unsigned long n);
+/* bpf_get_attach_cookie() in kprobe/uprobe programs (5.15+). */
+bool ns_attach_cookie_supported(void);
+/* uprobe_multi links (6.6+): many uprobes in one link, detached with one RCU grace period. */
+bool ns_uprobe_multi_supported(void);
+
 #endif

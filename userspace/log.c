@@ -86,6 +86,8 @@ static void emit(enum ns_log_level lvl, const char *msg, va_list kv)
 		const char *v = va_arg(kv, const char *);
 
 		clean.len = 0;
+		if (clean.buf)
+			clean.buf[0] = 0; /* an empty value must not show the previous one */
 		sb_utf8(&clean, v ? v : "");
 		sb_puts(&sb, json ? ",\"" : " ");
 		sb_puts(&sb, k);

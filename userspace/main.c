@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "carry.h"
+#include "anomaly.h"
 #include "config.h"
 #include "expose.h"
 #include "features.h"
@@ -161,7 +162,7 @@ static struct ring_buffer *setup_ringbufs(void)
 
 /* One collection: read every probe, update self metrics, render and publish. */
 static void collect_once(struct ns_registry *r, struct ns_http *h, const struct ns_config *c,
-			 uint64_t started, uint64_t *last_ns)
+			 struct ns_anomaly *an, uint64_t started, uint64_t *last_ns)
 {
 	uint64_t t0 = now_ns();
 	struct strbuf sb;
@@ -181,10 +182,14 @@ static void collect_once(struct ns_registry *r, struct ns_http *h, const struct 
 			       strerror(-err), NULL);
 	}
 	ns_selfmon_collect(r, *last_ns);
+	if (an) /* not on the partial interval collected at shutdown */
+		ns_anomaly_collect(an, r, (double)c->interval_ns / 1e9);
 	ns_registry_sweep(r);
 	ns_carry_save(r);
 	sb_init(&sb, 64 * 1024);
 	ns_expose_text(r, &sb);
+	if (an)
+		ns_anomaly_expose(an, &sb);
 	text = sb_take(&sb, &len);
 	gz = text ? ns_gzip(text, len, &gzlen) : NULL;
 	if (h) {
@@ -195,6 +200,8 @@ static void collect_once(struct ns_registry *r, struct ns_http *h, const struct 
 		doc = ns_health_json((double)(now_ns() - started) / 1e9, &code, &dlen);
 		ns_http_set_health_code(h, code);
 		ns_http_publish(h, NS_DOC_HEALTH, doc, doc ? dlen : 0);
+		doc = ns_anomaly_alerts_json(an, &dlen);
+		ns_http_publish(h, NS_DOC_ALERTS, doc, doc ? dlen : 0);
 	} else {
 		free(text);
 		free(gz);
@@ -228,6 +235,7 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 {
 	struct ns_http_opts ho = { c->listen_address, c->telemetry_path, web };
 	struct ns_registry *r = ns_registry_new(c->max_series);
+	struct ns_anomaly *an = ns_anomaly_start(c, stderr);
 	struct ring_buffer *rb;
 	struct ns_http *h;
 	uint64_t started = now_ns(), next, last_ns = 0;
@@ -235,6 +243,10 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 	int stats_fd = -1;
 	sigset_t sigs;
 
+	if (!an) {
+		ns_registry_free(r);
+		return 1;
+	}
 	if (c->bpf_stats) {
 		/* The kernel turns the stats off again when this fd closes, even on SIGKILL. */
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -267,6 +279,7 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 		ns_log(NS_LOG_ERROR, "start-up failed", "error", err, NULL);
 		ring_buffer__free(rb);
 		stop_probes();
+		ns_anomaly_free(an);
 		ns_registry_free(r);
 		return 1;
 	}
@@ -276,7 +289,7 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 	while (!stopping) {
 		if (rb)
 			ring_buffer__consume(rb);
-		collect_once(r, h, c, started, &last_ns);
+		collect_once(r, h, c, an, started, &last_ns);
 		next += c->interval_ns;
 		if (next < now_ns())
 			next = now_ns() + c->interval_ns; /* fell behind: don't burst */
@@ -287,7 +300,7 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 		/* What was consumed since the last collection is carried to the next agent. */
 		if (rb)
 			ring_buffer__consume(rb);
-		collect_once(r, NULL, c, started, &last_ns);
+		collect_once(r, NULL, c, NULL, started, &last_ns);
 	}
 	ns_carry_close(r);
 	/* Detach first so nothing keeps tracing while the web server drains. */
@@ -296,6 +309,7 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 	ns_log(NS_LOG_DEBUG, "probes detached", NULL);
 	ns_http_stop(h);
 	ns_log(NS_LOG_DEBUG, "web server stopped", NULL);
+	ns_anomaly_free(an);
 	ns_registry_free(r);
 	if (stats_fd >= 0)
 		close(stats_fd);
@@ -304,7 +318,9 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 
 static int run_report(const struct ns_config *c)
 {
-	struct ns_probe *p = c->nargs ? ns_probe_find(c->args[0]) : NULL;
+	/* "runq" is what an SRE knowing runqlat types: the sched probe's histogram. */
+	const char *name = c->nargs && !strcmp(c->args[0], "runq") ? "sched" : c->args[0];
+	struct ns_probe *p = c->nargs ? ns_probe_find(name) : NULL;
 	struct ring_buffer *rb = NULL;
 	struct ns_registry *r;
 	struct bpf_map *m;
@@ -429,6 +445,7 @@ int main(int argc, char **argv)
 		free(cfg.pin_path);
 		cfg.pin_path = NULL;
 	}
+	ns_ringbuf_size = cfg.ringbuf_size;
 	setup_signals();
 	if (!cfg.command)
 		ret = run_daemon(&cfg, &web);

@@ -17,7 +17,7 @@
 #include <linux/types.h>
 #include "novascope/hist.h"
 
-#define NS_MAX_LABELS 4
+#define NS_MAX_LABELS 6 /* novascope_rdma_port_info has six */
 
 enum ns_mtype {
 	NS_COUNTER,

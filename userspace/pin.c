@@ -90,12 +90,27 @@ static bool pin_compatible(const char *path, const struct bpf_map *m, char *why,
 	return ok;
 }
 
+unsigned int ns_ringbuf_size;
+
+/* --bpf.ringbuf-size: every ring buffer of the object gets this size (a power of 2). */
+static void size_ringbufs(struct bpf_object *obj)
+{
+	struct bpf_map *m;
+
+	if (!ns_ringbuf_size)
+		return;
+	bpf_object__for_each_map(m, obj)
+		if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
+			bpf_map__set_max_entries(m, ns_ringbuf_size);
+}
+
 int ns_probe_pin_maps(struct ns_probe *p, struct bpf_object *obj, const char *pin_root,
 		      const char *const *maps)
 {
 	char path[PATH_MAX], why[256];
 	bool stale = false;
 
+	size_ringbufs(obj);
 	p->pin_dir[0] = 0;
 	p->adopted = false;
 	if (!pin_root || !*pin_root)

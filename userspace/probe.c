@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "probe.h"
@@ -125,4 +126,25 @@ const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char
 	else
 		snprintf(why, n, "kernel has no tracepoint %s", tp);
 	return NULL;
+}
+
+int ns_link_create_uprobe_multi(int prog_fd, const char *path, const __u64 *offsets,
+				const __u64 *cookies, unsigned int cnt, bool retprobe)
+{
+	/* union bpf_attr's link_create with its uprobe_multi member (include/uapi/linux/bpf.h). */
+	struct {
+		__u32 prog_fd, target_fd, attach_type, flags;
+		__u64 path, offsets, ref_ctr_offsets, cookies;
+		__u32 cnt, multi_flags, pid;
+	} attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = (__u32)prog_fd;
+	attr.attach_type = NS_BPF_TRACE_UPROBE_MULTI;
+	attr.path = (__u64)(unsigned long)path;
+	attr.offsets = (__u64)(unsigned long)offsets;
+	attr.cookies = (__u64)(unsigned long)cookies;
+	attr.cnt = cnt;
+	attr.multi_flags = retprobe ? NS_BPF_F_UPROBE_MULTI_RETURN : 0;
+	return (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 }

@@ -27,7 +27,7 @@ const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char
  * <pin-path>/<probe>/ so that the probe keeps counting while the agent restarts, and the
  * next agent continues from the same maps instead of attaching twice.
  *
- * ns_probe_pin_maps(): before load. Reuse the named maps' pins (or pin them after creation);
+ * ns_probe_pin_maps(): before load (every probe calls it, pinning or not). Reuse the named maps' pins (or pin them after creation);
  * a pinned map whose layout no longer matches (another version) makes it drop every pin of
  * the probe and say so. pin_root NULL/empty: no pinning.
  * ns_probe_attach(): after load, instead of <skel>__attach(). Attach every autoloaded
@@ -38,6 +38,8 @@ const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char
  */
 int ns_probe_pin_maps(struct ns_probe *p, struct bpf_object *obj, const char *pin_root,
 		      const char *const *maps);
+/* --bpf.ringbuf-size (0: each probe's own); applied by ns_probe_pin_maps() before load. */
+extern unsigned int ns_ringbuf_size;
 int ns_probe_attach(struct ns_probe *p, struct bpf_object *obj);
 void ns_probe_detach(struct ns_probe *p);
 /* Remove every pin under pin_root (the cleanup command); returns the number removed. */
@@ -46,5 +48,17 @@ int ns_pins_cleanup(const char *pin_root);
 bool ns_is_bpffs(const char *path);
 /* Is the directory that would hold path on a bpf filesystem (path not created yet)? */
 bool ns_is_bpffs_parent(const char *path);
+
+/* BPF_TRACE_UPROBE_MULTI and its return flag (6.6), newer than the installed uapi headers. */
+#define NS_BPF_TRACE_UPROBE_MULTI 48
+#define NS_BPF_F_UPROBE_MULTI_RETURN 1U
+/*
+ * A uprobe_multi link (6.6+): prog_fd (loaded with expected_attach_type
+ * NS_BPF_TRACE_UPROBE_MULTI) at cnt file offsets of path, in every process (pid filter off),
+ * each with its BPF cookie (cookies may be NULL). Returns the link fd, or -1 with errno.
+ * libbpf gained this in 1.3; this builds BPF_LINK_CREATE itself.
+ */
+int ns_link_create_uprobe_multi(int prog_fd, const char *path, const __u64 *offsets,
+				const __u64 *cookies, unsigned int cnt, bool retprobe);
 
 #endif

@@ -173,11 +173,11 @@ char *ns_health_json(double uptime_s, unsigned int *code, size_t *len)
 
 void ns_list_probes(void)
 {
-	printf("%-12s %-11s %-36s %s\n", "PROBE", "SUPPORTED", "HOOK", "DETAIL");
+	printf("%-14s %-11s %-44s %s\n", "PROBE", "SUPPORTED", "HOOK", "DETAIL");
 	ns_for_each_probe(p) {
 		bool ok = p->state != NS_PROBE_UNSUPPORTED;
 
-		printf("%-12s %-11s %-36s %s\n", p->ops->name, ok ? "yes" : "no",
+		printf("%-14s %-11s %-44s %s\n", p->ops->name, ok ? "yes" : "no",
 		       *p->hook ? p->hook : "-", ok ? p->ops->description : p->reason);
 	}
 }

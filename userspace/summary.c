@@ -83,7 +83,7 @@ static struct json_object *hist_family(const struct ns_family *f, unsigned int t
 		total += ns_hist_count(f->series[i]->slots);
 	json_object_object_add(o, "count", json_object_new_uint64(total));
 	json_object_object_add(o, "label_sets", json_object_new_uint64(f->nseries));
-	if (sorted) {
+	if (sorted && f->nseries) {
 		memcpy(sorted, f->series, f->nseries * sizeof(*sorted));
 		qsort(sorted, f->nseries, sizeof(*sorted), by_count_desc);
 		for (size_t i = 0; i < f->nseries && i < top; i++)

@@ -33,12 +33,13 @@ echo "$out" | grep -q 'nsecs *: count *distribution' || ns_fail "report lacks th
 echo "$out" | grep -Eq '\|\*+ *\|' || ns_fail "report lacks bars"
 
 # The port is taken: a clear error and a non-zero exit, nothing left attached.
-port=$(ns_free_port)
-python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' $port &
+# The holder binds a port the kernel picks and says which: no race with other tests.
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$NS_TMP/holder" &
 holder=$!
 ns_on_exit "kill $holder 2>/dev/null"
-sleep 0.3
-out=$("$NS_BIN" --web.listen-address=127.0.0.1:$port 2>&1) && rc=0 || rc=$?
+for _ in $(seq 50); do [ -s "$NS_TMP/holder" ] && break; sleep 0.1; done
+port=$(cat "$NS_TMP/holder")
+out=$(timeout 10 "$NS_BIN" --web.listen-address=127.0.0.1:$port 2>&1) && rc=0 || rc=$?
 [ $rc -ne 0 ] || ns_fail "daemon started on a taken port"
 echo "$out" | grep -q "cannot listen on 127.0.0.1:$port" || ns_fail "bind error message: $out"
 ns_ok "taken port reported: $(echo "$out" | tail -1)"

@@ -5,6 +5,11 @@
 #include "probe.h"
 
 extern const struct ns_probe_ops ns_syscall_probe;
+extern const struct ns_probe_ops ns_rdma_counters_probe;
+extern const struct ns_probe_ops ns_rdma_uprobes_probe;
+extern const struct ns_probe_ops ns_rdma_kernel_probe;
+extern const struct ns_probe_ops ns_sched_probe;
+extern const struct ns_probe_ops ns_kvm_probe;
 extern const struct ns_probe_ops ns_tcp_probe;
 extern const struct ns_probe_ops ns_migration_probe;
 

@@ -1,2 +1,0 @@
-build-san/userspace/attrib.o: userspace/attrib.c userspace/attrib.h
-userspace/attrib.h:

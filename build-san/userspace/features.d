@@ -1,2 +1,0 @@
-build-san/userspace/features.o: userspace/features.c userspace/features.h
-userspace/features.h:

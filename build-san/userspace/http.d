@@ -1,5 +1,0 @@
-build-san/userspace/http.o: userspace/http.c userspace/config.h \
- userspace/http.h userspace/webconfig.h
-userspace/config.h:
-userspace/http.h:
-userspace/webconfig.h:

@@ -1,5 +1,0 @@
-build-san/userspace/report.o: userspace/report.c userspace/report.h \
- userspace/metrics.h include/novascope/hist.h
-userspace/report.h:
-userspace/metrics.h:
-include/novascope/hist.h:

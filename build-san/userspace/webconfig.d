@@ -1,4 +1,0 @@
-build-san/userspace/webconfig.o: userspace/webconfig.c \
- userspace/config_sections.h userspace/webconfig.h
-userspace/config_sections.h:
-userspace/webconfig.h:

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Workload and fault injector for the anomaly tests and the alert-latency benchmark.
+ *
+ *   anomaly_load read FILE RATE       pread 4 KiB at random offsets of FILE, RATE reads per
+ *                                     second in 10 ms batches, until killed
+ *   anomaly_load evict FILE PERIOD_MS drop FILE's pages from the page cache every PERIOD_MS
+ *                                     (POSIX_FADV_DONTNEED), until killed
+ *   anomaly_load pin FILE 1           map FILE and mlock it until killed: its pages stay cached
+ *                                     whatever else happens on the machine (drop_caches and
+ *                                     memory pressure skip mapped, locked pages)
+ *
+ * While FILE is cached, a pread is a memory copy (a few microseconds, insensitive to CPU
+ * contention from other processes); while the evictor runs, most preads miss the page cache
+ * and wait for the disk. The kernel sees the syscall latency jump: a real fault (cache
+ * thrashing), not a workload that changes what it asks for.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static void tick(struct timespec *next, long ns)
+{
+	next->tv_nsec += ns;
+	while (next->tv_nsec >= 1000000000L) {
+		next->tv_nsec -= 1000000000L;
+		next->tv_sec++;
+	}
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL);
+}
+
+static int do_read(int fd, long rate)
+{
+	char buf[4096];
+	uint64_t x = 88172645463325252ULL, pages;
+	struct timespec next;
+	off_t size = lseek(fd, 0, SEEK_END);
+	long batch = rate / 100 > 0 ? rate / 100 : 1;
+
+	if (size < 4096) {
+		fprintf(stderr, "anomaly_load: file too small\n");
+		return 1;
+	}
+	pages = (uint64_t)size / 4096;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		for (long i = 0; i < batch; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			if (pread(fd, buf, sizeof(buf), (off_t)(x % pages) * 4096) < 0) {
+				perror("pread");
+				return 1;
+			}
+		}
+		tick(&next, 10000000L);
+	}
+}
+
+static int do_evict(int fd, long period_ms)
+{
+	struct timespec next;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		int err = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+
+		if (err) {
+			fprintf(stderr, "posix_fadvise: %s\n", strerror(err));
+			return 1;
+		}
+		tick(&next, period_ms * 1000000L);
+	}
+}
+
+static int do_pin(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED || mlock(p, (size_t)size)) {
+		perror("anomaly_load: pin");
+		return 1;
+	}
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	long n;
+	int fd;
+
+	if (argc != 4 ||
+	    (strcmp(argv[1], "read") && strcmp(argv[1], "evict") && strcmp(argv[1], "pin")) ||
+	    (n = strtol(argv[3], NULL, 10)) <= 0) {
+		fprintf(stderr,
+			"usage: anomaly_load read FILE RATE | evict FILE PERIOD_MS | pin FILE 1\n");
+		return 2;
+	}
+	fd = open(argv[2], O_RDONLY);
+	if (fd < 0) {
+		fprintf(stderr, "anomaly_load: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	if (!strcmp(argv[1], "pin"))
+		return do_pin(fd);
+	return strcmp(argv[1], "read") ? do_evict(fd, n) : do_read(fd, n);
+}
