@@ -103,26 +103,30 @@ static __always_inline struct sk_info *first_sight(const struct sock *sk, int st
 	return si;
 }
 
-static __always_inline void on_connect(const struct sock *sk, int dir)
+/* late: the event that started the connection was missed, this is its ESTABLISHED. */
+static __always_inline struct sk_info *on_connect(const struct sock *sk, int dir, bool late)
 {
 	struct sk_info *si;
 
 	si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!si)
-		return;
+		return NULL;
 	__builtin_memset(si, 0, sizeof(*si)); /* a socket may connect again after close */
 	si->born_ns = bpf_ktime_get_ns();
 	si->class = rule_class(sk, dir);
-	if (dir == DIR_ACTIVE) {
+	if (dir == DIR_ACTIVE && !late) {
 		si->flags = I_ACTIVE;
 		si->syn_ns = si->born_ns;
 		set_owner(si); /* connect() runs in the caller's context */
 		si->class = min_class(si->class, thread_class(si->comm));
 	} else {
-		si->flags = I_PASSIVE; /* softirq: the owner is known at its first receive/send */
+		/* An accept completes in softirq (and so does a SYN-ACK): the owner is known at
+		 * the first receive/send. */
+		si->flags = dir == DIR_ACTIVE ? I_ACTIVE : I_PASSIVE;
 	}
 	if (si->class != NS_TCP_CLASS_OTHER)
 		finalize(sk, si);
+	return si;
 }
 
 static __always_inline void on_established(const struct sock *sk, struct sk_info *si)
@@ -138,13 +142,40 @@ static __always_inline void on_established(const struct sock *sk, struct sk_info
 	maybe_track(sk, si);
 }
 
+static __always_inline bool was_established(int state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+	       state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
+}
+
+/*
+ * The socket is past ESTABLISHED but that event was lost (a nested run of state_btf is skipped
+ * when a softirq interrupts it on the same CPU). The baselines it would have read are known:
+ * an active socket's bytes_acked counts its SYN, nothing else counts yet. The connect latency,
+ * when asked for, is then an upper bound (measured to now).
+ */
+static __always_inline void assume_established(const struct sock *sk, struct sk_info *si,
+					       bool connlat)
+{
+	si->sent = si->base_sent = (si->flags & I_ACTIVE) ? 1 : 0;
+	si->rcvd = si->base_rcvd = 0;
+	if (connlat && si->syn_ns)
+		si->connlat_ns = bpf_ktime_get_ns() - si->syn_ns;
+	si->syn_ns = 0;
+	si->flags |= I_ESTAB;
+	if (si->flags & I_FINAL)
+		finalize(sk, si); /* counts it open */
+}
+
 static __always_inline void on_close(const struct sock *sk, struct sk_info *si, int oldstate)
 {
 	struct ns_tcp_conn_stat *cs;
 	struct ns_tcp_stat *st;
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!(si->flags & I_FINAL))
+	if (!(si->flags & I_ESTAB) && was_established(oldstate))
+		assume_established(sk, si, false);
+	if ((si->flags & (I_FINAL | I_ESTAB | I_OPEN)) != (I_FINAL | I_ESTAB | I_OPEN))
 		finalize(sk, si);
 	st = stat_of(si->slot);
 	cs = bpf_map_lookup_elem(&conn_stats, &si->slot);
@@ -197,11 +228,11 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if (!is_tcp(sk))
 		return 0;
 	if (newstate == TCP_SYN_SENT) {
-		on_connect(sk, DIR_ACTIVE);
+		on_connect(sk, DIR_ACTIVE, false);
 		return 0;
 	}
 	if (newstate == TCP_SYN_RECV && oldstate == TCP_LISTEN) {
-		on_connect(sk, DIR_PASSIVE);
+		on_connect(sk, DIR_PASSIVE, false);
 		return 0;
 	}
 	if (newstate == TCP_LISTEN) {
@@ -209,6 +240,17 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	}
 	si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
+	/*
+	 * A run of this program that a softirq interrupts on the same CPU makes the kernel skip
+	 * the nested run (recursion_misses): a connection's first event can be lost that way.
+	 * Start it at ESTABLISHED then (no connect latency); tcp_destroy_sock catches a lost
+	 * CLOSE, and on_close() a lost ESTABLISHED.
+	 */
+	if (newstate == TCP_ESTABLISHED && (!si || (si->flags & I_CLOSED))) {
+		if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
+			return 0;
+		si = on_connect(sk, oldstate == TCP_SYN_SENT ? DIR_ACTIVE : DIR_PASSIVE, true);
+	}
 	if (!si || (si->flags & I_CLOSED))
 		return 0;
 	if (newstate == TCP_ESTABLISHED && !(si->flags & I_ESTAB))
@@ -222,6 +264,21 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_btf, const struct sock *sk, const int oldstate, const int newstate)
 {
 	return on_state(sk, oldstate, newstate);
+}
+
+/*
+ * The socket is being freed (4.16+ tracepoint). Normally its CLOSE was seen already; if that
+ * state change was lost to recursion, close it here. The state it left is unknown then, so an
+ * acknowledged FIN of ours stays in bytes sent (one byte).
+ */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(destroy_btf, struct sock *sk)
+{
+	struct sk_info *si = bpf_sk_storage_get(&sk_infos, sk, 0, 0);
+
+	if (si && !(si->flags & I_CLOSED))
+		on_close(sk, si, TCP_CLOSE);
+	return 0;
 }
 
 /* Every segment received in ESTABLISHED (tcp_rcv_established): RTT. */
@@ -238,6 +295,8 @@ int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 		if (!si)
 			return 0;
 	}
+	if (!(si->flags & (I_ESTAB | I_CLOSED)))
+		assume_established(sk, si, true);
 	if (!(si->flags & I_FINAL) || !(si->flags & I_OPEN))
 		return 0;
 	st = stat_of(si->slot);
@@ -291,6 +350,8 @@ static __always_inline int on_task_io(const struct sock *sk)
 			return 0;
 	}
 	si->flags |= I_TASK;
+	if (!(si->flags & I_ESTAB) && was_established(state))
+		assume_established(sk, si, true);
 	if (!(si->flags & I_OWNER))
 		set_owner(si);
 	if (!(si->flags & I_FINAL)) {

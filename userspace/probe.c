@@ -98,6 +98,24 @@ bool ns_prog_bpf_stats(struct bpf_object *obj, __u64 *run_ns, __u64 *run_cnt)
 	return any;
 }
 
+__u64 ns_prog_recursion_misses(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	__u64 n = 0;
+
+	if (!obj)
+		return 0;
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 __u64 ns_percpu_u64_sum(struct bpf_map *map, __u32 key)
 {
 	int n = ns_nr_cpus();

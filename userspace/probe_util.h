@@ -17,6 +17,9 @@ int ns_nr_cpus(void);
 void ns_drop_flavour(struct bpf_object *obj, const char *drop_suffix);
 /* Sum run_time_ns/run_cnt over the object's programs (non-zero only while stats are on). */
 bool ns_prog_bpf_stats(struct bpf_object *obj, __u64 *run_ns, __u64 *run_cnt);
+/* Sum of recursion_misses (5.12+): runs the kernel skipped because the same program was
+ * already running on that CPU (e.g. interrupted by a softirq that hit the same hook). */
+__u64 ns_prog_recursion_misses(struct bpf_object *obj);
 /* Sum of a per-CPU u64 array element across CPUs. */
 __u64 ns_percpu_u64_sum(struct bpf_map *map, __u32 key);
 /* "tp_btf" or "raw_tp" for a tracepoint, or NULL with why filled. */

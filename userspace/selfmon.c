@@ -47,6 +47,12 @@ static const struct ns_family_desc drops_desc = {
 	.type = NS_COUNTER,
 	.labels = { "probe" },
 };
+static const struct ns_family_desc misses_desc = {
+	.name = "novascope_bpf_recursion_misses_total",
+	.help = "Runs of the probe's BPF programs the kernel skipped: the program was already running on that CPU (interrupted by, e.g., a softirq hitting the same hook).",
+	.type = NS_COUNTER,
+	.labels = { "probe" },
+};
 static const struct ns_family_desc rss_desc = {
 	.name = "process_resident_memory_bytes",
 	.help = "Resident memory size of the collector in bytes.",
@@ -124,6 +130,11 @@ void ns_selfmon_collect(struct ns_registry *r, uint64_t collect_ns)
 			ns_series_touch(r, s);
 			s = ns_series(ns_family(r, &run_cnt_desc), NS_LV(p->ops->name));
 			counter_to(s, (double)run_cnt);
+			ns_series_touch(r, s);
+		}
+		if (p->obj) {
+			s = ns_series(ns_family(r, &misses_desc), NS_LV(p->ops->name));
+			counter_to(s, (double)ns_prog_recursion_misses(p->obj));
 			ns_series_touch(r, s);
 		}
 		if (p->drops) {

@@ -116,6 +116,8 @@ static void pick_programs(struct tcp_bpf *skel)
 				  ns_btf_tracepoint_exists("tcp_send_reset"));
 	bpf_program__set_autoload(skel->progs.rst_recv_btf,
 				  ns_btf_tracepoint_exists("tcp_receive_reset"));
+	bpf_program__set_autoload(skel->progs.destroy_btf,
+				  ns_btf_tracepoint_exists("tcp_destroy_sock"));
 }
 
 static void configure(struct tcp_bpf *skel, const struct ns_tcp_classes *cl, bool per_netns)
