@@ -27,6 +27,12 @@ C="class=\"$CLASS\""
 ns_wait_collect 1
 ns_scrape >"$NS_TMP/m0.txt"
 m() { ns_metric_in "$1" "$2" "$C" "${@:3}"; }
+# The terminal view of the same traffic, traced by its own short-lived probe instance.
+"$NS_BIN" report tcp --duration 4s --top 50 --config.file="$NS_TMP/cfg.yml" \
+	>"$NS_TMP/report.txt" 2>"$NS_TMP/report.err" &
+REPORT=$!
+ns_on_exit "kill $REPORT 2>/dev/null"
+sleep 1
 
 sent=$(ip netns exec $NSA "$XFER" send $IPB $PORT $N $K)
 [ "$sent" = $((N * K)) ] || ns_fail "tcp_xfer sent $sent, wanted $((N * K))"
@@ -54,6 +60,12 @@ expect_eq "active connections" 0 "$(m "$NS_TMP/m1.txt" novascope_tcp_connections
 expect_eq "resets sent (refused connects)" 5 "$(d novascope_tcp_resets_total 'direction="sent"')"
 expect_eq "resets received (refused connects)" 5 \
 	"$(d novascope_tcp_resets_total 'direction="received"')"
+wait $REPORT || ns_fail "report tcp failed: $(cat "$NS_TMP/report.err")"
+grep -q "^class = $CLASS " "$NS_TMP/report.txt" || ns_fail "report lacks the RTT of $CLASS"
+rows=$(grep -cE "^[0-9]+ +tcp_xfer +$CLASS .* $K +0 " "$NS_TMP/report.txt" || true)
+[ "$rows" -ge 10 ] || { cat "$NS_TMP/report.txt"; ns_fail "report lists $rows closed $K-byte connections"; }
+sed -n 1,12p "$NS_TMP/report.txt"
+ns_ok "report tcp: RTT for $CLASS and $rows closed connections of $K bytes"
 grep -q "netns=" "$NS_TMP/m1.txt" && ns_fail "netns label present without --tcp.per-netns"
 promtool check metrics <"$NS_TMP/m1.txt" || ns_fail "promtool check metrics found problems"
 ns_ok "no netns label by default; promtool clean"
