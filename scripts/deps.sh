@@ -9,6 +9,7 @@ build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmicr
 test_pkgs="libcmocka-dev curl jq python3 iproute2 iptables socat prometheus
 	prometheus-alertmanager libbpf-tools linux-perf qemu-system-x86 yamllint util-linux
 	libclang-rt-14-dev wrk"
+test_pkgs="$test_pkgs python3-yaml" # anomaly: tests/e2e/test_anomaly_rules.sh
 
 case "$what" in
 build | run) pkgs="$build_pkgs" ;;
