@@ -1,5 +1,5 @@
 # Helpers for the tcp/migration integration tests (sourced after tests/lib.sh).
-XFER=$NS_ROOT/build/tests/progs/tcp_xfer
+XFER=$NS_BUILD/tests/progs/tcp_xfer
 [ -x "$XFER" ] || ns_fail "build $XFER first (make build/tests/progs/tcp_xfer)"
 
 # tcp_netns_pair: two namespaces joined by a veth pair; sets NSA NSB (names) IPA IPB.

@@ -57,3 +57,18 @@ expect_eq "resets received (refused connects)" 5 \
 grep -q "netns=" "$NS_TMP/m1.txt" && ns_fail "netns label present without --tcp.per-netns"
 promtool check metrics <"$NS_TMP/m1.txt" || ns_fail "promtool check metrics found problems"
 ns_ok "no netns label by default; promtool clean"
+
+# SIGTERM: exit 0, and every program the agent held (tracepoints, iterator) is gone.
+ids=$(ns_prog_ids_of $NS_PID)
+[ "$(echo $ids | wc -w)" -ge 6 ] || ns_fail "daemon holds only these BPF programs: $ids"
+kill -TERM $NS_PID
+rc=0
+wait $NS_PID || rc=$?
+[ $rc -eq 0 ] || ns_fail "exit status $rc after SIGTERM"
+for _ in $(seq 1 30); do
+	left=$(ns_progs_loaded $ids)
+	[ -n "$left" ] || break
+	sleep 0.1
+done
+[ -z "$left" ] || ns_fail "programs still loaded after SIGTERM: $left"
+ns_ok "SIGTERM: exit 0, programs $(echo $ids) gone"

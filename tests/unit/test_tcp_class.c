@@ -94,7 +94,8 @@ static void bad(const char *body, const char *want)
 static void test_bad_rules(void **state)
 {
 	(void)state;
-	bad("tcp.classes:\n  - name: a\n    port: [1]\n", "tcp.classes[0] (\"a\"): unknown key \"port\"");
+	bad("tcp.classes:\n  - name: a\n    port: [1]\n",
+	    "tcp.classes[0] (\"a\"): unknown key \"port\"");
 	bad("tcp.classes:\n  - name: a\n    local_ports: [\"70000\"]\n",
 	    "port 70000 out of range 1-65535");
 	bad("tcp.classes:\n  - name: a\n    local_ports: [\"0\"]\n", "port 0 out of range");
@@ -102,7 +103,8 @@ static void test_bad_rules(void **state)
 	bad("tcp.classes:\n  - name: a\n    remote_ports: [\"9-3\"]\n", "range 9-3 is backwards");
 	bad("tcp.classes:\n  - name: a\n    threads: [\"\"]\n", "threads[0]: empty glob");
 	bad("tcp.classes:\n  - name: a\n    threads: [[x]]\n", "threads: want a list of strings");
-	bad("tcp.classes:\n  - name: a\n    cgroups: [\"/a/../b\"]\n", "not an absolute cgroup path");
+	bad("tcp.classes:\n  - name: a\n    cgroups: [\"/a/../b\"]\n",
+	    "not an absolute cgroup path");
 	bad("tcp.classes:\n  - name: a\n", "no rules");
 	bad("tcp.classes:\n  - threads: [x]\n", "missing \"name\"");
 	bad("tcp.classes:\n  - name: \"a b\"\n    threads: [x]\n", "must be 1-31 letters");
@@ -223,30 +225,39 @@ static int incoming(const char *const *args, int n, unsigned int *port)
 	return ns_qemu_incoming_port(buf, len, port);
 }
 
+/* PORT of "qemu -incoming VALUE", or -ENOENT. */
+static int inc1(const char *value)
+{
+	unsigned int p = 0;
+	int rc = incoming((const char *[]){ "qemu", "-incoming", value }, 3, &p);
+
+	return rc ? rc : (int)p;
+}
+
 static void test_qemu_incoming(void **state)
 {
 	unsigned int p = 0;
 
 	(void)state;
-	assert_int_equal(incoming((const char *[]){ "qemu", "-incoming", "tcp:127.0.0.1:4444" }, 3, &p), 0);
-	assert_int_equal(p, 4444);
-	assert_int_equal(incoming((const char *[]){ "qemu", "-incoming", "tcp:[::]:49152,ipv6=on" }, 3, &p), 0);
-	assert_int_equal(p, 49152);
-	assert_int_equal(incoming((const char *[]){ "qemu", "--incoming", "tcp:0:5" }, 3, &p), 0);
-	assert_int_equal(p, 5);
-	assert_int_equal(incoming((const char *[]){ "qemu", "-incoming",
-						    "{\"channel-type\": \"main\", \"addr\": {\"transport\": \"socket\", \"type\": \"inet\", \"host\": \"::\", \"port\": \"7777\"}}" },
-				  3, &p),
-			 0);
-	assert_int_equal(p, 7777);
-	assert_int_equal(incoming((const char *[]){ "qemu", "-incoming", "defer" }, 3, &p), -ENOENT);
-	assert_int_equal(incoming((const char *[]){ "qemu", "-incoming", "unix:/tmp/s" }, 3, &p), -ENOENT);
-	assert_int_equal(incoming((const char *[]){ "qemu", "-incoming", "tcp:h:99999" }, 3, &p), -ENOENT);
-	assert_int_equal(incoming((const char *[]){ "qemu", "-incoming", "tcp:h:" }, 3, &p), -ENOENT);
+	assert_int_equal(inc1("tcp:127.0.0.1:4444"), 4444);
+	assert_int_equal(inc1("tcp:[::]:49152,ipv6=on"), 49152);
+	assert_int_equal(inc1("tcp:0:5"), 5);
+	assert_int_equal(inc1("{\"channel-type\": \"main\", \"addr\": {\"transport\": "
+			      "\"socket\", \"type\": \"inet\", \"host\": \"::\", "
+			      "\"port\": \"7777\"}}"),
+			 7777);
+	assert_int_equal(inc1("defer"), -ENOENT);
+	assert_int_equal(inc1("unix:/tmp/s"), -ENOENT);
+	assert_int_equal(inc1("tcp:h:99999"), -ENOENT);
+	assert_int_equal(inc1("tcp:h:"), -ENOENT);
+	assert_int_equal(incoming((const char *[]){ "qemu", "--incoming", "tcp:0:6" }, 3, &p), 0);
+	assert_int_equal(p, 6);
 	assert_int_equal(incoming((const char *[]){ "qemu", "-incoming" }, 2, &p), -ENOENT);
 	assert_int_equal(incoming((const char *[]){ "qemu", "-name", "tcp:1:2" }, 3, &p), -ENOENT);
 	/* defer first, a tcp one later */
-	assert_int_equal(incoming((const char *[]){ "q", "-incoming", "defer", "-incoming", "tcp::9" }, 5, &p), 0);
+	assert_int_equal(
+		incoming((const char *[]){ "q", "-incoming", "defer", "-incoming", "tcp::9" }, 5, &p),
+		0);
 	assert_int_equal(p, 9);
 }
 

@@ -38,7 +38,6 @@ static const char *const role_names[] = { "source", "destination" };
 
 #define MAX_CONNS 256
 #define MAX_SESSIONS 64
-#define MAX_LISTENERS 64
 
 struct conn {
 	bool used;
@@ -59,16 +58,9 @@ struct session {
 	int nconns, conns_total;
 };
 
-struct listener {
-	struct ns_tcp_port_key key;
-	pid_t tgid;
-	unsigned long long start;
-	bool used;
-};
 
 static struct conn conns[MAX_CONNS];
 static struct session sessions[MAX_SESSIONS];
-static struct listener listeners[MAX_LISTENERS];
 static uint64_t last_collect_ns;
 
 static const struct ns_family_desc bytes_desc = {
@@ -125,220 +117,13 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- QEMU -incoming ---- */
-
-static int parse_port(const char *s, size_t len, unsigned int *port)
-{
-	unsigned int v = 0;
-
-	if (!len || len > 5)
-		return -ENOENT;
-	for (size_t i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -ENOENT;
-		v = v * 10 + (unsigned int)(s[i] - '0');
-	}
-	if (!v || v > 65535)
-		return -ENOENT;
-	*port = v;
-	return 0;
-}
-
-/* "tcp:HOST:PORT[,opts]", "tcp:[v6]:PORT", or QEMU 9.1+'s JSON form with "port": "N". */
-static int incoming_value_port(const char *v, unsigned int *port)
-{
-	const char *end, *colon = NULL;
-
-	if (v[0] == '{') {
-		const char *p = strstr(v, "\"port\"");
-
-		if (!p || !strstr(v, "\"inet\"") || !(p = strchr(p + 6, ':')))
-			return -ENOENT;
-		p += strspn(p + 1, " \t\"") + 1;
-		return parse_port(p, strspn(p, "0123456789"), port);
-	}
-	if (strncmp(v, "tcp:", 4))
-		return -ENOENT;
-	v += 4;
-	end = v + strcspn(v, ",");
-	for (const char *p = v; p < end; p++)
-		if (*p == ':')
-			colon = p;
-	return colon ? parse_port(colon + 1, (size_t)(end - colon - 1), port) : -ENOENT;
-}
-
-int ns_qemu_incoming_port(const char *argv, size_t len, unsigned int *port)
-{
-	const char *p = argv, *end = argv + len;
-
-	while (p < end) {
-		const char *arg = p, *next = memchr(p, 0, (size_t)(end - p));
-
-		next = next ? next + 1 : end;
-		if ((!strcmp(arg, "-incoming") || !strcmp(arg, "--incoming")) && next < end &&
-		    !incoming_value_port(next, port))
-			return 0;
-		p = next;
-	}
-	return -ENOENT;
-}
-
-static ssize_t read_file(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t len;
-
-	if (fd < 0)
-		return -errno;
-	len = read(fd, buf, n - 1);
-	close(fd);
-	if (len >= 0)
-		buf[len] = 0;
-	return len;
-}
-
-static unsigned long long proc_start(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long st = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
-		return 0;
-	sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-	       &st);
-	return st;
-}
-
-/* The -incoming port of QEMU process pid, or 0. */
-static unsigned int qemu_incoming(pid_t pid)
-{
-	char path[64], cmd[16384];
-	const char *base;
-	unsigned int port;
-	ssize_t len;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	len = read_file(path, cmd, sizeof(cmd));
-	if (len <= 0)
-		return 0;
-	base = strrchr(cmd, '/');
-	base = base ? base + 1 : cmd;
-	if (strncmp(base, "qemu", 4) || ns_qemu_incoming_port(cmd, (size_t)len, &port))
-		return 0;
-	return port;
-}
-
-/* Let the kernel skip its incoming_ports lookups while there are none. */
-static void count_listeners(void)
-{
-	struct ns_tcp_core *core = ns_tcp_core();
-	__u32 n = 0;
-
-	for (int i = 0; i < MAX_LISTENERS; i++)
-		n += listeners[i].used;
-	if (core->skel)
-		core->skel->bss->nincoming = n;
-}
-
-static void add_listener(int map_fd, pid_t pid, __u32 netns, unsigned int port)
-{
-	struct listener *free_l = NULL;
-	__u8 one = 1;
-	char p[16], ps[16];
-
-	for (int i = 0; i < MAX_LISTENERS; i++) {
-		struct listener *l = &listeners[i];
-
-		if (l->used && l->key.netns == netns && l->key.port == port && l->tgid == pid)
-			return;
-		if (!l->used && !free_l)
-			free_l = l;
-	}
-	if (!free_l)
-		return;
-	*free_l = (struct listener){ .key = { .netns = netns, .port = (__u16)port },
-				     .tgid = pid,
-				     .start = proc_start(pid),
-				     .used = true };
-	if (bpf_map_update_elem(map_fd, &free_l->key, &one, BPF_ANY)) {
-		free_l->used = false;
-		return;
-	}
-	count_listeners();
-	snprintf(p, sizeof(p), "%d", pid);
-	snprintf(ps, sizeof(ps), "%u", port);
-	ns_log(NS_LOG_DEBUG, "migration listener", "pid", p, "port", ps, NULL);
-}
-
-/*
- * QEMUs that were already listening when the agent started. Their network namespace is read
- * from /proc/<pid>/ns/net, which needs ptrace access (CAP_SYS_PTRACE for a QEMU running as
- * another user, as under libvirt); without it, assume the agent's own namespace.
- */
-void ns_mig_incoming_scan(int map_fd)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	struct stat self;
-
-	if (!d)
-		return;
-	if (stat("/proc/self/ns/net", &self))
-		self.st_ino = 0;
-	while ((de = readdir(d))) {
-		char path[64];
-		struct stat st;
-		unsigned int port;
-		pid_t pid;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = atoi(de->d_name);
-		port = qemu_incoming(pid);
-		if (!port)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-		if (stat(path, &st))
-			st.st_ino = self.st_ino;
-		add_listener(map_fd, pid, (__u32)st.st_ino, port);
-	}
-	closedir(d);
-}
-
-void ns_mig_incoming_on_listen(int map_fd, const struct ns_tcp_event *e)
-{
-	unsigned int port = qemu_incoming((pid_t)e->tgid);
-
-	if (port && port == e->sport)
-		add_listener(map_fd, (pid_t)e->tgid, e->netns, port);
-}
-
-/* Forget listeners whose QEMU is gone, so that their port stops meaning "migration". */
-void ns_mig_incoming_gc(int map_fd)
-{
-	for (int i = 0; i < MAX_LISTENERS; i++) {
-		struct listener *l = &listeners[i];
-
-		if (!l->used || proc_start(l->tgid) == l->start)
-			continue;
-		l->used = false;
-		for (int k = 0; k < MAX_LISTENERS; k++)
-			if (listeners[k].used && !memcmp(&listeners[k].key, &l->key, sizeof(l->key)))
-				goto shared;
-		bpf_map_delete_elem(map_fd, &l->key);
-shared:;
-	}
-	count_listeners();
-}
-
 /* ---- sessions ---- */
 
 void ns_mig_reset(void)
 {
 	memset(sessions, 0, sizeof(sessions));
-	memset(listeners, 0, sizeof(listeners));
 	memset(conns, 0, sizeof(conns));
+	ns_mig_incoming_reset();
 	last_collect_ns = 0;
 }
 
@@ -512,6 +297,7 @@ static void touch_counter(struct ns_registry *r, const struct ns_family_desc *d,
 static void set_gauges(struct ns_registry *r, int i, double dt)
 {
 	double thr = 0, active = 0;
+	const char *const *lv;
 	struct ns_series *s;
 
 	for (int k = 0; k < MAX_SESSIONS; k++) {
@@ -524,12 +310,13 @@ static void set_gauges(struct ns_registry *r, int i, double dt)
 		active += o->live;
 		thr += dt > 0 ? (double)(o->bytes - o->bytes_last_collect) / dt : 0;
 	}
-	s = ns_series(ns_family(r, &active_desc), NS_LV(sessions[i].vm, role_names[sessions[i].role]));
+	lv = NS_LV(sessions[i].vm, role_names[sessions[i].role]);
+	s = ns_series(ns_family(r, &active_desc), lv);
 	if (s) {
 		ns_gauge_set(s, active);
 		ns_series_touch(r, s);
 	}
-	s = ns_series(ns_family(r, &thr_desc), NS_LV(sessions[i].vm, role_names[sessions[i].role]));
+	s = ns_series(ns_family(r, &thr_desc), lv);
 	if (s) {
 		ns_gauge_set(s, thr);
 		ns_series_touch(r, s);
@@ -625,7 +412,8 @@ static void report(struct ns_probe *p, const struct ns_registry *r, unsigned int
 		fprintf(out, "%-20s %-12s %-8u %-24s %-6s %5d %14llu %10.3f %10.1f %8llu\n", s->vm,
 			role_names[s->role], s->tgid, s->peer, s->live ? "live" : "done",
 			s->conns_total, (unsigned long long)s->bytes, secs,
-			secs > 0 ? (double)s->bytes / secs / 1e6 : 0, (unsigned long long)s->retrans);
+			secs > 0 ? (double)s->bytes / secs / 1e6 : 0,
+			(unsigned long long)s->retrans);
 		shown++;
 	}
 	if (!shown)

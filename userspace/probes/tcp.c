@@ -28,8 +28,6 @@
 #include "selftest.h"
 #include "tcp.skel.h"
 
-static struct ns_tcp_core core;
-
 /* ---- families: [0] without the netns label, [1] with it (--tcp.per-netns) ---- */
 enum { F_RTT, F_CONNLAT, F_RETRANS, F_RESETS, F_BYTES, F_ACTIVE, F_DURATION, F_N };
 
@@ -77,6 +75,8 @@ struct tcp_priv {
 
 #define MAX_CLOSES 4096
 
+static struct tcp_priv *tcp_priv;
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -85,326 +85,15 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-struct ns_tcp_core *ns_tcp_core(void)
+/* A connection closed: keep it for `novascope report tcp`. */
+void ns_tcp_on_close(const struct ns_tcp_event *e)
 {
-	return &core;
-}
-
-void ns_tcp_fmt_addr(const struct ns_tcp_event *e, bool local, char *buf, size_t n)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-	const __u8 *ip = local ? e->saddr : e->daddr;
-	bool v6 = e->family == AF_INET6;
-
-	inet_ntop(v6 ? AF_INET6 : AF_INET, ip, a, sizeof(a));
-	snprintf(buf, n, v6 ? "[%s]:%u" : "%s:%u", a, local ? e->sport : e->dport);
-}
-
-/* Arguments of a tracepoint, from its btf_trace_<name> typedef (without the context). */
-static int tp_nargs(const char *tp)
-{
-	struct btf *btf = ns_vmlinux_btf();
-	const struct btf_type *t;
-	char name[128];
-	int id;
-
-	if (!btf)
-		return -1;
-	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	if (id < 0)
-		return -1;
-	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type); /* pointer */
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(btf, t->type);
-	return t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : -1;
-}
-
-bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
-{
-	static const char *const need[] = { "inet_sock_set_state", "tcp_probe",
-					    "tcp_retransmit_skb" };
-	const char *send = ns_btf_tracepoint_exists("tcp_sendmsg_locked") ? "tcp_sendmsg_locked" :
-			   ns_btf_tracepoint_exists("sock_send_length") ? "sock_send_length" :
-									    "none";
-
-	if (!f->btf) {
-		ns_probe_set_reason(p, "%s", f->btf_why);
-		return false;
-	}
-	if (!f->tp_btf || !f->sk_storage || !f->ringbuf) {
-		ns_probe_set_reason(p, "needs tp_btf, BPF socket storage from tracing programs and "
-				       "a ring buffer (5.11+)");
-		return false;
-	}
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (!ns_btf_tracepoint_exists(need[i])) {
-			ns_probe_set_reason(p, "kernel has no tracepoint %s", need[i]);
-			return false;
-		}
-	ns_probe_set_hook(p, "tp_btf, send: %s", send);
-	return true;
-}
-
-/* Load only the programs whose tracepoints exist, in the flavour this kernel has. */
-static void pick_programs(struct tcp_bpf *skel)
-{
-	bool has_send = ns_btf_tracepoint_exists("tcp_sendmsg_locked");
-
-	/* tcp_retransmit_skb gained `err` (and started firing for failures) in 6.? */
-	if (tp_nargs("tcp_retransmit_skb") >= 3)
-		bpf_program__set_autoload(skel->progs.retrans_btf, false);
-	else
-		bpf_program__set_autoload(skel->progs.retrans_err_btf, false);
-	bpf_program__set_autoload(skel->progs.send_btf, has_send);
-	bpf_program__set_autoload(skel->progs.send_len_btf,
-				  !has_send && ns_btf_tracepoint_exists("sock_send_length"));
-	bpf_program__set_autoload(skel->progs.recv_btf,
-				  ns_btf_tracepoint_exists("tcp_rcv_space_adjust"));
-	bpf_program__set_autoload(skel->progs.synack_btf,
-				  ns_btf_tracepoint_exists("tcp_retransmit_synack"));
-	bpf_program__set_autoload(skel->progs.rst_send_btf,
-				  ns_btf_tracepoint_exists("tcp_send_reset"));
-	bpf_program__set_autoload(skel->progs.rst_recv_btf,
-				  ns_btf_tracepoint_exists("tcp_receive_reset"));
-}
-
-static void configure(struct tcp_bpf *skel, const struct ns_tcp_classes *cl, bool per_netns)
-{
-	struct tcp_bpf__rodata *ro = skel->rodata;
-	__u32 slots = per_netns ? NS_TCP_NETNS_SLOTS : NS_TCP_CLASS_SLOTS;
-
-	ro->per_netns = per_netns;
-	ns_tcp_port_tables(cl, (__u8 *)ro->lport_class, (__u8 *)ro->rport_class);
-	ro->nglobs = (__u32)ns_tcp_globs(cl, (struct ns_tcp_glob *)ro->globs);
-	ro->migration_class = (__u32)cl->migration;
-	bpf_map__set_max_entries(skel->maps.stats, slots);
-	bpf_map__set_max_entries(skel->maps.conn_stats, slots);
-	bpf_map__set_max_entries(skel->maps.free_slots, per_netns ? NS_TCP_NETNS_SLOTS : 1);
-}
-
-/* Cgroup rules name directories; resolve them to ids (again later, for those that appear
- * late: a VM's or pod's parent slice may be created after the agent starts). */
-static void resolve_cgroups(struct tcp_bpf *skel, const struct ns_tcp_classes *cl)
-{
-	static bool resolved[NS_TCP_MAX_CGROUPS];
-	const char *root = ns_cgroup2_root();
-	int fd = bpf_map__fd(skel->maps.cgroup_classes);
-	__u32 n = 0;
-
-	for (int i = 0; i < cl->n; i++)
-		for (int k = 0; k < cl->c[i].ncgroups && n < NS_TCP_MAX_CGROUPS; k++, n++) {
-			__u32 class = (__u32)i, *old = &class;
-			char full[4096];
-			struct stat st;
-			__u64 id;
-
-			if (resolved[n] || !root)
-				continue;
-			snprintf(full, sizeof(full), "%s%s", root, cl->c[i].cgroups[k]);
-			if (stat(full, &st))
-				continue;
-			id = (__u64)st.st_ino;
-			/* Two rules naming one directory: the earlier class wins. */
-			if (!bpf_map_lookup_elem(fd, &id, old) && *old < class)
-				class = *old;
-			resolved[n] = !bpf_map_update_elem(fd, &id, &class, BPF_ANY);
-		}
-	if (!skel->bss->ncgroups)
-		memset(resolved, 0, sizeof(resolved));
-	skel->bss->ncgroups = n;
-}
-
-/*
- * --bpf.pin-path: the counting maps and the per-socket state (so that a connection is neither
- * counted open twice nor loses its byte baseline across a restart) are pinned under
- * <pin-path>/tcp, whichever of the two views loads the object. Class ids only mean something
- * with the same class rules: a fingerprint of them (and of --tcp.per-netns) is the
- * max_entries of the never-filled `cfg` map, so a changed configuration is a layout change
- * and the pins are replaced instead of adopted.
- */
-static const char *const pinned_maps[] = { "stats", "conn_stats", "slot_ids", "free_slots",
-					   "sk_infos", "cfg", NULL };
-
-static __u32 cfg_fingerprint(const struct ns_tcp_classes *cl, bool per_netns)
-{
-	__u64 h = 1469598103934665603ULL;
-	static __u8 lp[65536], rp[65536];
-	struct ns_tcp_glob g[NS_TCP_MAX_GLOBS];
-	int ng = ns_tcp_globs(cl, g);
-
-	ns_tcp_port_tables(cl, lp, rp);
-#define MIX(p, n)                                                                                  \
-	for (size_t i_ = 0; i_ < (n); i_++)                                                       \
-		h = (h ^ ((const __u8 *)(p))[i_]) * 1099511628211ULL;
-	MIX(lp, sizeof(lp));
-	MIX(rp, sizeof(rp));
-	MIX(g, sizeof(g[0]) * (size_t)ng);
-	for (int i = 0; i < cl->n; i++) {
-		MIX(cl->c[i].name, strlen(cl->c[i].name));
-		for (int k = 0; k < cl->c[i].ncgroups; k++)
-			MIX(cl->c[i].cgroups[k], strlen(cl->c[i].cgroups[k]) + 1);
-	}
-	MIX(&per_netns, 1);
-#undef MIX
-	return 1 + (__u32)(h % 1000000);
-}
-
-static void push_free_slots(struct tcp_bpf *skel)
-{
-	int fd = bpf_map__fd(skel->maps.free_slots);
-
-	for (__u32 s = NS_TCP_CLASS_SLOTS; s < NS_TCP_NETNS_SLOTS; s++)
-		bpf_map_update_elem(fd, NULL, &s, BPF_ANY);
-}
-
-static int attach_flush(struct ns_probe *p, struct tcp_bpf *skel)
-{
-	union bpf_iter_link_info info = { .map.map_fd = (__u32)bpf_map__fd(skel->maps.sk_infos) };
-	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
-			    .link_info_len = sizeof(info));
-	struct bpf_link *l = bpf_program__attach_iter(skel->progs.flush_iter, &opts);
-	int err = (int)libbpf_get_error(l);
-
-	if (err) {
-		ns_probe_set_reason(p, "attach the socket-storage iterator: %s", strerror(-err));
-		return err;
-	}
-	core.flush = l;
-	return 0;
-}
-
-void ns_tcp_core_flush(uint64_t gen)
-{
-	char buf[64];
-	int fd;
-
-	if (!core.flush || (gen && gen == core.flushed_gen))
+	if (!tcp_priv)
 		return;
-	core.flushed_gen = gen;
-	fd = bpf_iter_create(bpf_link__fd(core.flush));
-	if (fd < 0)
-		return;
-	while (read(fd, buf, sizeof(buf)) > 0) /* the program prints nothing: one pass */
-		;
-	close(fd);
-}
-
-int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
-{
-	struct ns_probe *owner = ns_probe_find("tcp");
-	struct tcp_bpf *skel;
-	int err;
-
-	p->priv = &core;
-	if (core.refs++)
-		return 0; /* the other view loaded it */
-	/* Pins and links always belong to the tcp probe's entry, whichever view starts first. */
-	core.owner = owner ? owner : p;
-	core.per_netns = cfg->tcp_per_netns;
-	core.classes = ns_tcp_classes();
-	skel = tcp_bpf__open();
-	if (!skel) {
-		ns_probe_set_reason(p, "open BPF object: %s", strerror(errno));
-		return -errno;
-	}
-	core.skel = skel;
-	p->obj = skel->obj;
-	p->drops = skel->maps.drops;
-	configure(skel, core.classes, core.per_netns);
-	bpf_map__set_max_entries(skel->maps.cfg, cfg_fingerprint(core.classes, core.per_netns));
-	pick_programs(skel);
-	err = ns_probe_pin_maps(core.owner, skel->obj, cfg->pin_path, pinned_maps);
-	if (err) {
-		ns_probe_set_reason(p, "%s", core.owner->reason);
-		return err;
-	}
-	err = tcp_bpf__load(skel);
-	if (err) {
-		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
-		return err;
-	}
-	resolve_cgroups(skel, core.classes);
-	if (core.per_netns && !core.owner->adopted)
-		push_free_slots(skel);
-	ns_mig_incoming_scan(bpf_map__fd(skel->maps.incoming_ports));
-	err = ns_probe_attach(core.owner, skel->obj);
-	if (err) {
-		ns_probe_set_reason(p, "%s", core.owner->reason);
-		return err;
-	}
-	return attach_flush(p, skel);
-}
-
-void ns_tcp_core_stop(struct ns_probe *p)
-{
-	if (p->priv != &core)
-		return;
-	p->priv = NULL;
-	p->obj = NULL;
-	p->drops = NULL;
-	if (core.rb_owner == p)
-		core.rb_owner = NULL;
-	if (--core.refs > 0)
-		return;
-	if (core.owner)
-		ns_probe_detach(core.owner);
-	bpf_link__destroy(core.flush);
-	tcp_bpf__destroy(core.skel);
-	memset(&core, 0, sizeof(core));
-	ns_mig_reset();
-}
-
-struct bpf_map *ns_tcp_core_events_map(struct ns_probe *p)
-{
-	if (!core.skel || (core.rb_owner && core.rb_owner != p))
-		return NULL;
-	core.rb_owner = p;
-	return core.skel->maps.events;
-}
-
-static struct tcp_priv *tcp_priv;
-
-int ns_tcp_core_on_event(struct ns_probe *p, const void *data, size_t size)
-{
-	const struct ns_tcp_event *e = data;
-
-	(void)p;
-	if (size < sizeof(*e) || !core.skel)
-		return 0;
-	switch (e->type) {
-	case NS_TCP_EV_CLOSE:
-		if (tcp_priv) {
-			tcp_priv->closes[tcp_priv->next_close] = *e;
-			tcp_priv->next_close = (tcp_priv->next_close + 1) % MAX_CLOSES;
-			if (tcp_priv->ncloses < MAX_CLOSES)
-				tcp_priv->ncloses++;
-		}
-		if (e->flags & NS_TCP_F_MIG)
-			ns_mig_on_event(e);
-		break;
-	case NS_TCP_EV_MIG_OPEN:
-		ns_mig_on_event(e);
-		break;
-	case NS_TCP_EV_LISTEN:
-		ns_mig_incoming_on_listen(bpf_map__fd(core.skel->maps.incoming_ports), e);
-		break;
-	}
-	return 0;
-}
-
-/* Re-resolve cgroup rules and forget stale migration listeners, at most every 5 s. */
-static void housekeeping(void)
-{
-	static uint64_t last;
-	uint64_t now = mono_ns();
-
-	if (!core.skel || now - last < 5000000000ULL)
-		return;
-	last = now;
-	resolve_cgroups(core.skel, core.classes);
-	ns_mig_incoming_gc(bpf_map__fd(core.skel->maps.incoming_ports));
+	tcp_priv->closes[tcp_priv->next_close] = *e;
+	tcp_priv->next_close = (tcp_priv->next_close + 1) % MAX_CLOSES;
+	if (tcp_priv->ncloses < MAX_CLOSES)
+		tcp_priv->ncloses++;
 }
 
 static void init_netns_descs(void)
@@ -418,7 +107,6 @@ static void init_netns_descs(void)
 		fams[1][i].labels[n] = "netns";
 	}
 }
-
 /* ---- the tcp probe ---- */
 
 static bool check(struct ns_probe *p, const struct ns_features *f)
@@ -467,10 +155,11 @@ static int read_slot(__u32 slot, struct totals *t)
 {
 	int ncpu = ns_nr_cpus();
 	struct ns_tcp_stat *v = tcp_priv->percpu;
+	const struct tcp_bpf *skel = ns_tcp_core()->skel;
 
 	memset(t, 0, sizeof(*t));
-	if (bpf_map_lookup_elem(bpf_map__fd(core.skel->maps.stats), &slot, v) ||
-	    bpf_map_lookup_elem(bpf_map__fd(core.skel->maps.conn_stats), &slot, &t->c))
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &slot, v) ||
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.conn_stats), &slot, &t->c))
 		return -errno;
 	for (int c = 0; c < ncpu; c++) {
 		hist_add(&t->s.srtt, &v[c].srtt);
@@ -516,7 +205,7 @@ static void add_counter(struct ns_registry *r, struct ns_family *f, const char *
 static void emit_slot(struct ns_registry *r, const struct totals *cur, const struct totals *prev,
 		      const char *class, const char *netns)
 {
-	int w = core.per_netns;
+	int w = ns_tcp_core()->per_netns;
 	struct ns_family *f[F_N];
 	struct ns_series *s;
 	double active = (double)cur->s.opened - (double)cur->s.closed;
@@ -527,7 +216,8 @@ static void emit_slot(struct ns_registry *r, const struct totals *cur, const str
 	add_hist(r, f[F_RTT], NS_LV(class, netns), &cur->s.srtt, &prev->s.srtt);
 	add_hist(r, f[F_CONNLAT], NS_LV(class, netns), &cur->c.connlat, &prev->c.connlat);
 	add_hist(r, f[F_DURATION], NS_LV(class, netns), &cur->c.duration, &prev->c.duration);
-	add_counter(r, f[F_RETRANS], NS_LV(class, netns), cur->s.retrans_segs, prev->s.retrans_segs);
+	add_counter(r, f[F_RETRANS], NS_LV(class, netns), cur->s.retrans_segs,
+		    prev->s.retrans_segs);
 	add_counter(r, f[F_RESETS], NS_LV(class, "sent", netns), cur->s.resets_sent,
 		    prev->s.resets_sent);
 	add_counter(r, f[F_RESETS], NS_LV(class, "received", netns), cur->s.resets_received,
@@ -546,6 +236,7 @@ static void emit_slot(struct ns_registry *r, const struct totals *cur, const str
 static int collect_slot(struct ns_registry *r, __u32 slot, __u32 class, const char *netns,
 			bool always)
 {
+	const char *name = ns_tcp_class_name(ns_tcp_core()->classes, class);
 	struct totals cur;
 	int err = read_slot(slot, &cur);
 
@@ -553,8 +244,7 @@ static int collect_slot(struct ns_registry *r, __u32 slot, __u32 class, const ch
 		return err;
 	if (cur.seen || always || tcp_priv->prev[slot].seen) {
 		cur.seen = true;
-		emit_slot(r, &cur, &tcp_priv->prev[slot], ns_tcp_class_name(core.classes, class),
-			  netns);
+		emit_slot(r, &cur, &tcp_priv->prev[slot], name, netns);
 	}
 	tcp_priv->prev[slot] = cur;
 	return 0;
@@ -562,25 +252,27 @@ static int collect_slot(struct ns_registry *r, __u32 slot, __u32 class, const ch
 
 static int collect(struct ns_probe *p, struct ns_registry *r)
 {
+	const struct ns_tcp_core *core = ns_tcp_core();
 	struct ns_tcp_slot_key key, next;
 	int err = 0, fd;
 	__u32 slot;
 	char ns[16];
 
 	(void)p;
-	if (!core.skel || !tcp_priv)
+	if (!core->skel || !tcp_priv)
 		return -ENODEV;
-	housekeeping();
 	ns_tcp_core_flush(r->gen);
-	if (!core.per_netns) {
-		for (int c = 0; c < core.classes->n && !err; c++)
+	if (!core->per_netns) {
+		for (int c = 0; c < core->classes->n && !err; c++)
 			err = collect_slot(r, (__u32)c, (__u32)c, NULL, true);
-		return err ? err : collect_slot(r, NS_TCP_CLASS_OTHER, NS_TCP_CLASS_OTHER, NULL, true);
+		if (!err)
+			err = collect_slot(r, NS_TCP_CLASS_OTHER, NS_TCP_CLASS_OTHER, NULL, true);
+		return err;
 	}
 	/* Fold slots first (netns="other"), then one slot per (netns, class) in use. */
 	for (__u32 c = 0; c < NS_TCP_CLASS_SLOTS && !err; c++)
 		err = collect_slot(r, c, c, "other", false);
-	fd = bpf_map__fd(core.skel->maps.slot_ids);
+	fd = bpf_map__fd(core->skel->maps.slot_ids);
 	for (int rc = bpf_map_get_next_key(fd, NULL, &next); !rc && !err;
 	     rc = bpf_map_get_next_key(fd, &key, &next)) {
 		key = next;
@@ -602,7 +294,7 @@ static int by_bytes_desc(const void *a, const void *b)
 
 static void report(struct ns_probe *p, const struct ns_registry *r, unsigned int top, FILE *out)
 {
-	const struct ns_family *rtt = ns_family_find(r, fams[core.per_netns][F_RTT].name);
+	const struct ns_family *rtt = ns_family_find(r, fams[ns_tcp_core()->per_netns][F_RTT].name);
 	struct ns_tcp_event *ev;
 	size_t n = tcp_priv ? tcp_priv->ncloses : 0;
 
@@ -627,7 +319,7 @@ static void report(struct ns_probe *p, const struct ns_registry *r, unsigned int
 		ns_tcp_fmt_addr(&ev[i], false, rm, sizeof(rm));
 		fprintf(out, "%-7u %-16.16s %-10s %-24s %-24s %12llu %12llu %10.3f %7llu\n",
 			ev[i].tgid, *ev[i].comm ? ev[i].comm : "-",
-			ns_tcp_class_name(core.classes, ev[i].class), l, rm,
+			ns_tcp_class_name(ns_tcp_core()->classes, ev[i].class), l, rm,
 			(unsigned long long)ev[i].bytes_sent,
 			(unsigned long long)ev[i].bytes_received, (double)ev[i].duration_ns / 1e6,
 			(unsigned long long)ev[i].retrans_segs);
@@ -672,8 +364,8 @@ static int loopback_burst(void *arg)
 
 static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n)
 {
-	const char *lat = fams[core.per_netns][F_CONNLAT].name;
-	const char *bytes = fams[core.per_netns][F_BYTES].name;
+	const char *lat = fams[ns_tcp_core()->per_netns][F_CONNLAT].name;
+	const char *bytes = fams[ns_tcp_core()->per_netns][F_BYTES].name;
 	double c0, b0, c1, b1;
 
 	(void)p;

@@ -38,13 +38,16 @@ struct bpf_map *ns_tcp_core_events_map(struct ns_probe *p);
 /* Once per collection (registry generation gen): run the byte-count iterator. */
 void ns_tcp_core_flush(uint64_t gen);
 int ns_tcp_core_on_event(struct ns_probe *p, const void *data, size_t size);
+/* tcp.c: a connection closed (for `novascope report tcp`). */
+void ns_tcp_on_close(const struct ns_tcp_event *e);
 /* "addr:port" of one end of an event's connection. */
 void ns_tcp_fmt_addr(const struct ns_tcp_event *e, bool local, char *buf, size_t n);
 
 /* migration.c: the session view fed by the core. */
 void ns_mig_on_event(const struct ns_tcp_event *e);
 void ns_mig_reset(void);
-/* Migration listeners: QEMU processes started with -incoming tcp:HOST:PORT. */
+/* qemu_incoming.c: migration listeners, QEMU processes started with -incoming tcp:HOST:PORT. */
+void ns_mig_incoming_reset(void);
 void ns_mig_incoming_scan(int map_fd);
 void ns_mig_incoming_on_listen(int map_fd, const struct ns_tcp_event *e);
 void ns_mig_incoming_gc(int map_fd);
