@@ -9,7 +9,7 @@ build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmicr
 	libgnutls28-dev libcrypt-dev"
 test_pkgs="libcmocka-dev curl jq python3 iproute2 iptables socat prometheus
 	prometheus-alertmanager libbpf-tools linux-perf qemu-system-x86 yamllint util-linux
-	libclang-rt-14-dev wrk
+	libclang-rt-14-dev wrk python3-yaml
 	librdmacm1 libibverbs1 librdmacm-dev libibverbs-dev"
 
 case "$what" in

@@ -146,6 +146,11 @@ for p in dash["panels"]:
                 failed.append("%s: probe %s is in this build but does not declare %s"
                               % (p["title"], probe, sorted(undeclared)))
                 continue
+        if probe != "none" and probe not in probes_in_build and fams <= declared:
+            failed.append("%s: says probe %s, not a probe of this build (%s), but this build "
+                          "declares its metrics %s: fix the panel's probe name"
+                          % (p["title"], probe, sorted(probes_in_build), sorted(fams)))
+            continue
         if probe != "none" and probe not in up:
             skipped.append("%s (probe %s %s)" % (p["title"], probe,
                            "down" if probe in probes_in_build else "not in this build"))
