@@ -105,8 +105,11 @@ static void init_netns_descs(void)
 		while (fams[1][i].labels[n])
 			n++;
 		fams[1][i].labels[n] = "netns";
+		/* Past --metrics.max-series, namespaces fold into "other", not classes. */
+		fams[1][i].fold_label = (unsigned int)n;
 	}
 }
+
 /* ---- the tcp probe ---- */
 
 static bool check(struct ns_probe *p, const struct ns_features *f)
