@@ -44,13 +44,14 @@ static __always_inline void ns_hist_record(struct ns_hist *h, __u64 v)
 	__sync_fetch_and_add(&h->sum, v);
 }
 
-/* Ring-buffer drop counter: a per-CPU array with one u64, read as novascope_events_dropped_total. */
-#define NS_DROPS_MAP(name)                                                                         \
-	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
-		__uint(max_entries, 1);                                                            \
-		__type(key, __u32);                                                                \
-		__type(value, __u64);                                                              \
+/* Ring-buffer drop counter: a per-CPU array with one u64, read as novascope_events_dropped_total.
+ */
+#define NS_DROPS_MAP(name)                               \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); \
+		__uint(max_entries, 1);                  \
+		__type(key, __u32);                      \
+		__type(value, __u64);                    \
 	} name SEC(".maps")
 
 static __always_inline void ns_count_drop(void *drops_map)

@@ -102,8 +102,7 @@ static const struct ns_hist zero_hist;
 static const __u64 zero_u64;
 
 /* Look a key up, creating it; when the map is full, the pre-created all-zero key. */
-static __always_inline void *lookup_or_init(void *map, void *key, const void *init,
-					    void *other_key)
+static __always_inline void *lookup_or_init(void *map, void *key, const void *init, void *other_key)
 {
 	void *v = bpf_map_lookup_elem(map, key);
 

@@ -156,7 +156,7 @@ static __always_inline bool nest_exit(__u32 *depth)
 static __always_inline int call_exit(__u32 call, bool failed)
 {
 	struct ns_rdma_call_stat zero = {}, *cs;
-	struct ns_rdma_call_key key = { .call = call };
+	struct ns_rdma_call_key key = {.call = call};
 	struct task_state *st = task_state(false);
 
 	if (!st || !nest_exit(&st->call_depth))
@@ -174,7 +174,7 @@ static __always_inline int call_exit(__u32 call, bool failed)
 /* rdma_connect: start the clock for this (process, id). */
 static __always_inline void connect_enter(struct task_state *st, __u64 id)
 {
-	struct conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .cm_id = id };
+	struct conn_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .cm_id = id};
 	struct conn_val val = {};
 
 	proc_comm(val.comm);
@@ -186,7 +186,7 @@ static __always_inline void connect_enter(struct task_state *st, __u64 id)
 /* A failed rdma_connect never connects: forget it (the argument is gone, st kept it). */
 static __always_inline void connect_exit(struct task_state *st, int ret)
 {
-	struct conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct conn_key key = {.tgid = bpf_get_current_pid_tgid() >> 32};
 
 	if (ret) {
 		key.cm_id = st->connect_id;
@@ -196,14 +196,14 @@ static __always_inline void connect_exit(struct task_state *st, int ret)
 
 static __always_inline void destroy_id_enter(__u64 id)
 {
-	struct conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .cm_id = id };
+	struct conn_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .cm_id = id};
 
 	bpf_map_delete_elem(&conns, &key);
 }
 
 static __always_inline void connect_done(const struct ns_rdma_cm_event_abi *ev)
 {
-	struct conn_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .cm_id = ev->id };
+	struct conn_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .cm_id = ev->id};
 	struct ns_rdma_comm_stat *cs;
 	struct ns_rdma_comm_key ck;
 	struct conn_val *cv;

@@ -230,9 +230,8 @@ static __always_inline int on_wakeup(struct task_struct *p, const bool btf)
 }
 
 /* Count prev's switch-out in its cgroup; returns that cgroup's stats (or NULL). */
-static __always_inline struct ns_sched_cg_stat *count_switch(struct task_struct *prev,
-							     bool runnable, __u64 *cg,
-							     const bool btf)
+static __always_inline struct ns_sched_cg_stat *
+count_switch(struct task_struct *prev, bool runnable, __u64 *cg, const bool btf)
 {
 	struct ns_sched_cg_stat *s;
 

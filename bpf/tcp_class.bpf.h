@@ -108,7 +108,7 @@ static __always_inline __u32 cgroup_class(const struct sock *sk)
 
 static __always_inline bool is_incoming_port(__u32 netns, __u16 port)
 {
-	struct ns_tcp_port_key k = { .netns = netns, .port = port };
+	struct ns_tcp_port_key k = {.netns = netns, .port = port};
 
 	/* Most nodes have no QEMU waiting for a migration: skip the lookup then. */
 	return nincoming && port && bpf_map_lookup_elem(&incoming_ports, &k);

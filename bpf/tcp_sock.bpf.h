@@ -21,21 +21,21 @@ enum {
 	I_PASSIVE = NS_TCP_F_PASSIVE,
 	I_MIDLIFE = NS_TCP_F_MIDLIFE,
 	I_MIG = NS_TCP_F_MIG,
-	I_FINAL = 0x10,  /* class decided */
-	I_OWNER = 0x20,  /* tgid/comm known */
-	I_ESTAB = 0x40,  /* byte baseline taken */
-	I_OPEN = 0x80,   /* counted in opened */
-	I_TASK = 0x100,  /* the first send/receive in task context has been seen */
+	I_FINAL = 0x10, /* class decided */
+	I_OWNER = 0x20, /* tgid/comm known */
+	I_ESTAB = 0x40, /* byte baseline taken */
+	I_OPEN = 0x80, /* counted in opened */
+	I_TASK = 0x100, /* the first send/receive in task context has been seen */
 	I_CLOSED = 0x200,
 };
 
 struct sk_info {
 	__u64 born_ns;
-	__u64 syn_ns;     /* connect() start, until ESTABLISHED */
+	__u64 syn_ns; /* connect() start, until ESTABLISHED */
 	__u64 connlat_ns; /* measured while the class was provisional */
 	__u64 sent, rcvd; /* kernel counters (FIN taken off) at the last read */
 	__u64 base_sent, base_rcvd;
-	__u64 retrans;    /* whole connection */
+	__u64 retrans; /* whole connection */
 	__u64 cookie;
 	__u32 pending_retrans; /* while provisional */
 	__u32 slot;
@@ -109,7 +109,7 @@ struct {
 
 static __always_inline __u32 slot_for(__u32 netns, __u32 class)
 {
-	struct ns_tcp_slot_key k = { .netns = netns, .class = class };
+	struct ns_tcp_slot_key k = {.netns = netns, .class = class};
 	__u32 *v, n;
 
 	if (!per_netns)

@@ -58,7 +58,7 @@ static int path_by_handle(__u64 id, char *buf, size_t n)
 	struct {
 		struct file_handle fh;
 		__u64 id;
-	} h = { .fh = { .handle_bytes = sizeof(__u64), .handle_type = 0xfe /* FILEID_KERNFS */ } };
+	} h = {.fh = {.handle_bytes = sizeof(__u64), .handle_type = 0xfe /* FILEID_KERNFS */}};
 	char link[64], target[PATH_MAX];
 	size_t rl = strlen(cg_root);
 	ssize_t len;
@@ -224,7 +224,9 @@ static unsigned long long start_time(pid_t pid)
 	if (!f)
 		return 0;
 	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		sscanf(p + 2,
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		       "%*d %llu",
 		       &st);
 	fclose(f);
 	return st;
@@ -260,8 +262,8 @@ int ns_vm_name(pid_t tgid, char *out, size_t n)
 		e->pid = tgid;
 		e->start = st;
 		len = read_cmdline(tgid, cmd, sizeof(cmd));
-		e->found = len > 0 && !ns_vm_name_from_cmdline(cmd, (size_t)len, e->name,
-								  sizeof(e->name));
+		e->found = len > 0 &&
+			   !ns_vm_name_from_cmdline(cmd, (size_t)len, e->name, sizeof(e->name));
 	}
 	if (!e->found)
 		return -ENOENT;
@@ -301,8 +303,8 @@ enum ns_thread_role ns_thread_role(const char *c)
 
 const char *ns_thread_role_str(enum ns_thread_role r)
 {
-	static const char *const s[] = { "other", "vcpu", "migration", "migration_send",
-					 "migration_recv", "vhost" };
+	static const char *const s[] = {"other",	  "vcpu",	    "migration",
+					"migration_send", "migration_recv", "vhost"};
 
 	return r <= NS_ROLE_VHOST ? s[r] : "other";
 }

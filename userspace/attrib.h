@@ -35,11 +35,11 @@ bool ns_is_qemu(pid_t tgid);
 
 enum ns_thread_role {
 	NS_ROLE_OTHER = 0,
-	NS_ROLE_VCPU,          /* "CPU 0/KVM" */
-	NS_ROLE_MIGRATION,     /* "live_migration", "mig/src/main" */
+	NS_ROLE_VCPU, /* "CPU 0/KVM" */
+	NS_ROLE_MIGRATION, /* "live_migration", "mig/src/main" */
 	NS_ROLE_MIGRATION_SEND, /* "multifdsend_N", "mig/src/send_N" */
 	NS_ROLE_MIGRATION_RECV, /* "multifdrecv_N", "mig/dst/recv_N", "mig/dst/main" */
-	NS_ROLE_VHOST,         /* "vhost-<pid>" */
+	NS_ROLE_VHOST, /* "vhost-<pid>" */
 };
 
 enum ns_thread_role ns_thread_role(const char *comm);

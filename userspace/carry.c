@@ -55,11 +55,12 @@ static void apply(struct ns_registry *r, struct ns_family *f)
 	if (!f->d.carry)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
-		char buf[KEY_SIZE], *v[NS_MAX_LABELS] = { 0 }, *p;
+		char buf[KEY_SIZE], *v[NS_MAX_LABELS] = {0}, *p;
 		struct ns_series *s;
 		unsigned int k = 0;
 
-		if (strncmp(c->keys[i], f->d.name, nl) || (c->keys[i][nl] && c->keys[i][nl] != 0x1f))
+		if (strncmp(c->keys[i], f->d.name, nl) ||
+		    (c->keys[i][nl] && c->keys[i][nl] != 0x1f))
 			continue;
 		memcpy(buf, c->keys[i], KEY_SIZE);
 		buf[KEY_SIZE - 1] = 0;
@@ -136,7 +137,7 @@ void ns_carry_save(struct ns_registry *r)
 			continue;
 		for (size_t j = 0; j < f->nseries; j++) {
 			const struct ns_series *s = f->series[j];
-			struct carry_val v = { .value = s->value, .sum = s->sum };
+			struct carry_val v = {.value = s->value, .sum = s->sum};
 
 			if (make_key(f, s, key))
 				continue;

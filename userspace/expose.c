@@ -115,7 +115,7 @@ void ns_expose_text(const struct ns_registry *r, struct strbuf *o)
 
 char *ns_gzip(const char *in, size_t len, size_t *outlen)
 {
-	z_stream z = { 0 };
+	z_stream z = {0};
 	size_t cap = compressBound(len) + 64;
 	char *out = malloc(cap);
 

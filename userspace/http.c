@@ -77,7 +77,7 @@ int ns_accepts_gzip(const char *ae)
 struct ns_route ns_http_route(const char *tpath, const char *method, const char *url,
 			      const char *ae)
 {
-	struct ns_route r = { -1, 404 };
+	struct ns_route r = {-1, 404};
 	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 
 	if (!strcmp(url, tpath))
@@ -130,7 +130,8 @@ static bool client_cert_ok(struct ns_http *h, struct MHD_Connection *c)
 		return false;
 	certs = gnutls_certificate_get_peers(ci->tls_session, &n);
 	present = certs && n > 0;
-	verified = present && !gnutls_certificate_verify_peers2(ci->tls_session, &status) && !status;
+	verified =
+		present && !gnutls_certificate_verify_peers2(ci->tls_session, &status) && !status;
 	switch (h->web->client_auth) {
 	case NS_CLIENT_REQUIRE_ANY:
 		return present;
@@ -158,13 +159,15 @@ static bool basic_auth_ok(struct ns_http *h, struct MHD_Connection *c)
 
 static enum MHD_Result deny(struct ns_http *h, struct MHD_Connection *c, bool cert)
 {
-	static const char unauth[] = "401 unauthorized\n", forbid[] = "403 client certificate required\n";
+	static const char unauth[] = "401 unauthorized\n",
+			  forbid[] = "403 client certificate required\n";
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
 	atomic_fetch_add(&h->errors, 1);
 	resp = MHD_create_response_from_buffer(cert ? sizeof(forbid) - 1 : sizeof(unauth) - 1,
-					       (void *)(cert ? forbid : unauth), MHD_RESPMEM_PERSISTENT);
+					       (void *)(cert ? forbid : unauth),
+					       MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
 	if (cert)
@@ -310,13 +313,13 @@ int ns_http_start(struct ns_http *h, char *err, size_t errlen)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls[] = {
-		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->web ? h->web->cert_pem : NULL },
-		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->web ? h->web->key_pem : NULL },
-		{ MHD_OPTION_HTTPS_PRIORITIES, 0, h->web ? (void *)h->web->priorities : NULL },
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, h->web ? h->web->cert_pem : NULL},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, h->web ? h->web->key_pem : NULL},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0, h->web ? (void *)h->web->priorities : NULL},
 		/* A trust list makes libmicrohttpd ask for client certificates. */
-		{ h->web && h->web->ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
-		  h->web ? h->web->ca_pem : NULL },
-		{ MHD_OPTION_END, 0, NULL },
+		{h->web && h->web->ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+		 h->web ? h->web->ca_pem : NULL},
+		{MHD_OPTION_END, 0, NULL},
 	};
 	bool use_tls = h->web && h->web->tls;
 

@@ -9,11 +9,11 @@
 #include <stddef.h>
 
 enum ns_doc {
-	NS_DOC_METRICS,    /* text 0.0.4 */
+	NS_DOC_METRICS, /* text 0.0.4 */
 	NS_DOC_METRICS_GZ, /* the same, gzip'd */
-	NS_DOC_SUMMARY,    /* JSON */
-	NS_DOC_HEALTH,     /* JSON; status code set with ns_http_set_health_code() */
-	NS_DOC_ALERTS,     /* JSON */
+	NS_DOC_SUMMARY, /* JSON */
+	NS_DOC_HEALTH, /* JSON; status code set with ns_http_set_health_code() */
+	NS_DOC_ALERTS, /* JSON */
 	NS_DOC_COUNT,
 };
 
@@ -40,7 +40,7 @@ void ns_http_stats(struct ns_http *h, unsigned long long *ok, unsigned long long
 
 /* Routing, exposed for unit tests and fuzzing: which document and status a request gets. */
 struct ns_route {
-	int doc;           /* enum ns_doc, or -1 for none */
+	int doc; /* enum ns_doc, or -1 for none */
 	unsigned int code; /* 200, 404, 405 */
 };
 struct ns_route ns_http_route(const char *telemetry_path, const char *method, const char *url,

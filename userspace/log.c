@@ -11,7 +11,7 @@
 static enum ns_log_level level = NS_LOG_INFO;
 static bool json;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static const char *const names[] = { "debug", "info", "warn", "error" };
+static const char *const names[] = {"debug", "info", "warn", "error"};
 
 int ns_log_set_level(const char *name)
 {
@@ -80,7 +80,8 @@ static void emit(enum ns_log_level lvl, const char *msg, va_list kv)
 		sb_printf(&sb, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":", tbuf,
 			  ts.tv_nsec / 1000000, names[lvl]);
 	else
-		sb_printf(&sb, "ts=%s.%03ldZ level=%s msg=", tbuf, ts.tv_nsec / 1000000, names[lvl]);
+		sb_printf(&sb, "ts=%s.%03ldZ level=%s msg=", tbuf, ts.tv_nsec / 1000000,
+			  names[lvl]);
 	put_val(&sb, clean.buf ? clean.buf : "");
 	while ((k = va_arg(kv, const char *))) {
 		const char *v = va_arg(kv, const char *);

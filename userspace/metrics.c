@@ -142,7 +142,7 @@ static struct ns_series *create(struct ns_family *f, uint64_t h, const char *con
 
 struct ns_series *ns_series(struct ns_family *f, const char *const *values)
 {
-	const char *v[NS_MAX_LABELS] = { 0 };
+	const char *v[NS_MAX_LABELS] = {0};
 	uint64_t h;
 	struct ns_series *s;
 

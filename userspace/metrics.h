@@ -49,7 +49,7 @@ struct ns_series {
 	char *values[NS_MAX_LABELS];
 	double value; /* counter or gauge */
 	__u64 slots[NS_HIST_SLOTS];
-	double sum;    /* histogram sum, in the recorded unit (ns, bytes) */
+	double sum; /* histogram sum, in the recorded unit (ns, bytes) */
 	double d_value; /* delta of the last completed interval */
 	__u64 d_slots[NS_HIST_SLOTS];
 	double d_sum;
@@ -111,6 +111,6 @@ double ns_hist_quantile(const struct ns_family *f, const __u64 slots[NS_HIST_SLO
 __u64 ns_hist_count(const __u64 slots[NS_HIST_SLOTS]);
 
 /* Convenience: series by up to 4 label values given inline. */
-#define NS_LV(...) ((const char *const[]){ __VA_ARGS__ })
+#define NS_LV(...) ((const char *const[]){__VA_ARGS__})
 
 #endif

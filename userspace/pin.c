@@ -84,8 +84,8 @@ static bool pin_compatible(const char *path, const struct bpf_map *m, char *why,
 	     info.max_entries == bpf_map__max_entries(m) && info.map_flags == bpf_map__map_flags(m);
 	if (!ok)
 		snprintf(why, n, "%s: pinned value_size %u max_entries %u, this build %u %u",
-			 bpf_map__name(m), info.value_size, info.max_entries, bpf_map__value_size(m),
-			 bpf_map__max_entries(m));
+			 bpf_map__name(m), info.value_size, info.max_entries,
+			 bpf_map__value_size(m), bpf_map__max_entries(m));
 	close(fd);
 	return ok;
 }
@@ -99,9 +99,8 @@ static void size_ringbufs(struct bpf_object *obj)
 
 	if (!ns_ringbuf_size)
 		return;
-	bpf_object__for_each_map(m, obj)
-		if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
-			bpf_map__set_max_entries(m, ns_ringbuf_size);
+	bpf_object__for_each_map(m, obj) if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
+		bpf_map__set_max_entries(m, ns_ringbuf_size);
 }
 
 int ns_probe_pin_maps(struct ns_probe *p, struct bpf_object *obj, const char *pin_root,
@@ -128,8 +127,9 @@ int ns_probe_pin_maps(struct ns_probe *p, struct bpf_object *obj, const char *pi
 			stale = true;
 	}
 	if (stale) {
-		ns_log(NS_LOG_WARN, "pinned maps have another layout (other version): replacing pins",
-		       "probe", p->ops->name, "detail", why, NULL);
+		ns_log(NS_LOG_WARN,
+		       "pinned maps have another layout (other version): replacing pins", "probe",
+		       p->ops->name, "detail", why, NULL);
 		rm_pins(p->pin_dir);
 	}
 	for (const char *const *m = maps; m && *m; m++) {
@@ -185,12 +185,12 @@ int ns_probe_attach(struct ns_probe *p, struct bpf_object *obj)
 	size_t n = 0;
 	int err;
 
-	bpf_object__for_each_program(prog, obj)
-		n++;
+	bpf_object__for_each_program(prog, obj) n++;
 	p->links = calloc(n ? n : 1, sizeof(*p->links));
 	if (!p->links)
 		return -ENOMEM;
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program(prog, obj)
+	{
 		/* Iterators are not attached to an event: their probe runs them itself. */
 		if (!bpf_program__autoload(prog) ||
 		    bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)

@@ -27,7 +27,8 @@ static int parse_list(const char *list, cap_value_t *out, int *nout, char *err, 
 		char name[64];
 		cap_value_t v;
 
-		snprintf(name, sizeof(name), "%s%s", strncasecmp(tok, "cap_", 4) ? "cap_" : "", tok);
+		snprintf(name, sizeof(name), "%s%s", strncasecmp(tok, "cap_", 4) ? "cap_" : "",
+			 tok);
 		for (char *p = name; *p; p++)
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 		if (cap_from_name(name, &v) || k == MAX_KEEP) {
@@ -88,7 +89,8 @@ int ns_drop_privileges(const char *keep_list, const char *user, char *err, size_
 		return -1;
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, still effective now. */
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
-		if (!kept(keep, nk, c) && CAP_IS_SUPPORTED(c) && cap_drop_bound(c) && errno != EINVAL) {
+		if (!kept(keep, nk, c) && CAP_IS_SUPPORTED(c) && cap_drop_bound(c) &&
+		    errno != EINVAL) {
 			snprintf(err, n, "drop capability %s from the bounding set: %s",
 				 cap_to_name(c), strerror(errno));
 			return -1;

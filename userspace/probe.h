@@ -21,8 +21,8 @@ struct ns_selftest;
 
 enum ns_probe_state {
 	NS_PROBE_DISABLED = 0, /* not selected with --probes */
-	NS_PROBE_UNSUPPORTED,  /* this kernel lacks what it needs: reason says what */
-	NS_PROBE_DOWN,         /* selected and supported, but failed to load/attach/collect */
+	NS_PROBE_UNSUPPORTED, /* this kernel lacks what it needs: reason says what */
+	NS_PROBE_DOWN, /* selected and supported, but failed to load/attach/collect */
 	NS_PROBE_UP,
 };
 
@@ -53,21 +53,22 @@ struct ns_probe_ops {
 	int (*selftest)(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n);
 	/* Optional: print the report itself (after one collect into r) instead of the table of
 	 * report_family. */
-	void (*report)(struct ns_probe *p, const struct ns_registry *r, unsigned int top, FILE *out);
+	void (*report)(struct ns_probe *p, const struct ns_registry *r, unsigned int top,
+		       FILE *out);
 };
 
 struct ns_probe {
 	const struct ns_probe_ops *ops;
 	enum ns_probe_state state;
-	char hook[64];    /* hook flavour in use or that would be used */
+	char hook[64]; /* hook flavour in use or that would be used */
 	char reason[256]; /* why unsupported/down */
 	bool selected;
 	struct bpf_object *obj; /* for run-time stats and program ids; set by start() */
-	struct bpf_map *drops;  /* optional: per-CPU u64 array [0] = ring-buffer drops */
+	struct bpf_map *drops; /* optional: per-CPU u64 array [0] = ring-buffer drops */
 	struct bpf_link **links; /* attached by ns_probe_attach() */
 	size_t nlinks;
 	char pin_dir[256]; /* <--bpf.pin-path>/<probe> when pinning, else empty */
-	bool adopted;      /* pinned maps from an earlier agent were reused */
+	bool adopted; /* pinned maps from an earlier agent were reused */
 	void *priv;
 };
 
@@ -81,7 +82,8 @@ struct ns_probe *ns_probe_find(const char *name);
 const char *ns_probe_state_str(enum ns_probe_state s);
 
 /* printf-style helpers to set hook and reason. */
-void ns_probe_set_hook(struct ns_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ns_probe_set_hook(struct ns_probe *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void ns_probe_set_reason(struct ns_probe *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -30,9 +30,9 @@ const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char
  * <pin-path>/<probe>/ so that the probe keeps counting while the agent restarts, and the
  * next agent continues from the same maps instead of attaching twice.
  *
- * ns_probe_pin_maps(): before load (every probe calls it, pinning or not). Reuse the named maps' pins (or pin them after creation);
- * a pinned map whose layout no longer matches (another version) makes it drop every pin of
- * the probe and say so. pin_root NULL/empty: no pinning.
+ * ns_probe_pin_maps(): before load (every probe calls it, pinning or not). Reuse the named maps'
+ * pins (or pin them after creation); a pinned map whose layout no longer matches (another version)
+ * makes it drop every pin of the probe and say so. pin_root NULL/empty: no pinning.
  * ns_probe_attach(): after load, instead of <skel>__attach(). Attach every autoloaded
  * program; with pinning, first detach the link an earlier agent pinned for that program
  * (detach before attach: a restart may miss the events of that instant, never counts twice),

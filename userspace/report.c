@@ -31,8 +31,8 @@ void ns_report_hist(FILE *out, const __u64 slots[NS_HIST_SLOTS], const char *uni
 		memset(bar, '*', (size_t)stars);
 		memset(bar + stars, ' ', (size_t)(BAR_WIDTH - stars));
 		bar[BAR_WIDTH] = 0;
-		fprintf(out, "%12llu -> %-12llu : %-8llu |%s|\n", lo, hi, (unsigned long long)slots[i],
-			bar);
+		fprintf(out, "%12llu -> %-12llu : %-8llu |%s|\n", lo, hi,
+			(unsigned long long)slots[i], bar);
 	}
 }
 
@@ -81,8 +81,8 @@ void ns_report_print(FILE *out, const struct ns_family *f, unsigned int top)
 		fmt_scaled(tot, sizeof(tot), ns_scale(f, s->sum), secs);
 		fmt_scaled(avg, sizeof(avg), n ? ns_scale(f, s->sum) / (double)n : 0, secs);
 		fmt_scaled(p99, sizeof(p99), ns_hist_quantile(f, s->slots, 0.99), secs);
-		fprintf(out, "    count %llu  total %s  avg %s  p99 %s\n", (unsigned long long)n, tot,
-			avg, p99);
+		fprintf(out, "    count %llu  total %s  avg %s  p99 %s\n", (unsigned long long)n,
+			tot, avg, p99);
 		ns_report_hist(out, s->slots, secs ? "nsecs" : "bytes");
 	}
 	if (f->nseries > top)

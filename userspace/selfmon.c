@@ -13,13 +13,13 @@ static const struct ns_family_desc build_desc = {
 	.name = "novascope_build_info",
 	.help = "Build information of the running collector.",
 	.type = NS_GAUGE,
-	.labels = { "version", "libbpf" },
+	.labels = {"version", "libbpf"},
 };
 static const struct ns_family_desc up_desc = {
 	.name = "novascope_probe_up",
 	.help = "1 when the probe is loaded and attached, 0 when it is down or unsupported.",
 	.type = NS_GAUGE,
-	.labels = { "probe" },
+	.labels = {"probe"},
 };
 static const struct ns_family_desc dur_desc = {
 	.name = "novascope_collect_duration_seconds",
@@ -33,25 +33,26 @@ static const struct ns_family_desc run_time_desc = {
 	.name = "novascope_bpf_run_time_seconds_total",
 	.help = "CPU time spent in the probe's BPF programs (while BPF run-time stats are on).",
 	.type = NS_COUNTER,
-	.labels = { "probe" },
+	.labels = {"probe"},
 };
 static const struct ns_family_desc run_cnt_desc = {
 	.name = "novascope_bpf_run_count_total",
 	.help = "Runs of the probe's BPF programs (while BPF run-time stats are on).",
 	.type = NS_COUNTER,
-	.labels = { "probe" },
+	.labels = {"probe"},
 };
 static const struct ns_family_desc drops_desc = {
 	.name = "novascope_events_dropped_total",
 	.help = "Ring-buffer events the kernel side could not deliver (buffer full).",
 	.type = NS_COUNTER,
-	.labels = { "probe" },
+	.labels = {"probe"},
 };
 static const struct ns_family_desc misses_desc = {
 	.name = "novascope_bpf_recursion_misses_total",
-	.help = "Runs of the probe's BPF programs the kernel skipped: the program was already running on that CPU (interrupted by, e.g., a softirq hitting the same hook).",
+	.help = "Runs of the probe's BPF programs the kernel skipped: the program was already "
+		"running on that CPU (interrupted by, e.g., a softirq hitting the same hook).",
 	.type = NS_COUNTER,
-	.labels = { "probe" },
+	.labels = {"probe"},
 };
 static const struct ns_family_desc rss_desc = {
 	.name = "process_resident_memory_bytes",
@@ -116,7 +117,7 @@ void ns_selfmon_collect(struct ns_registry *r, uint64_t collect_ns)
 	if (collect_ns)
 		ns_hist_observe(s, collect_ns);
 	ns_series_touch(r, s);
-	ns_for_each_probe(p) {
+	ns_for_each_probe (p) {
 		__u64 run_ns, run_cnt;
 
 		s = ns_series(ns_family(r, &up_desc), NS_LV(p->ops->name));
@@ -152,7 +153,7 @@ char *ns_health_json(double uptime_s, unsigned int *code, size_t *len)
 	bool healthy = true;
 	char *out;
 
-	ns_for_each_probe(p) {
+	ns_for_each_probe (p) {
 		struct json_object *o = json_object_new_object();
 		bool up = p->state == NS_PROBE_UP;
 
@@ -161,10 +162,11 @@ char *ns_health_json(double uptime_s, unsigned int *code, size_t *len)
 		json_object_object_add(o, "enabled", json_object_new_boolean(p->selected));
 		json_object_object_add(o, "hook", json_object_new_string(p->hook));
 		if (!up)
-			json_object_object_add(o, "reason",
-					       json_object_new_string(p->state == NS_PROBE_DISABLED
-									      ? "not selected with --probes"
-									      : p->reason));
+			json_object_object_add(
+				o, "reason",
+				json_object_new_string(p->state == NS_PROBE_DISABLED
+							       ? "not selected with --probes"
+							       : p->reason));
 		json_object_array_add(arr, o);
 		if (p->selected && !up)
 			healthy = false;
@@ -185,7 +187,7 @@ char *ns_health_json(double uptime_s, unsigned int *code, size_t *len)
 void ns_list_probes(void)
 {
 	printf("%-14s %-11s %-44s %s\n", "PROBE", "SUPPORTED", "HOOK", "DETAIL");
-	ns_for_each_probe(p) {
+	ns_for_each_probe (p) {
 		bool ok = p->state != NS_PROBE_UNSUPPORTED;
 
 		printf("%-14s %-11s %-44s %s\n", p->ops->name, ok ? "yes" : "no",

@@ -58,8 +58,8 @@ int ns_selftest_run(const struct ns_config *c)
 {
 	int failed = 0, passed = 0;
 
-	ns_for_each_probe(p) {
-		struct ns_selftest t = { .p = p };
+	ns_for_each_probe (p) {
+		struct ns_selftest t = {.p = p};
 		char detail[256] = "";
 		int rc;
 
@@ -82,8 +82,11 @@ int ns_selftest_run(const struct ns_config *c)
 		p->state = NS_PROBE_UP;
 		t.r = ns_registry_new(c->max_series);
 		rc = t.r ? p->ops->selftest(p, &t, detail, sizeof(detail)) : -1;
-		printf("%s %-14s %s\n", rc == 0 ? "PASS" : rc > 0 ? "SKIP" : "FAIL", p->ops->name,
-		       detail);
+		printf("%s %-14s %s\n",
+		       rc == 0	? "PASS"
+		       : rc > 0 ? "SKIP"
+				: "FAIL",
+		       p->ops->name, detail);
 		fflush(stdout);
 		failed += rc < 0;
 		passed += rc == 0;

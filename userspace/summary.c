@@ -123,8 +123,7 @@ static struct json_object *self_family(const struct ns_family *f)
 	return arr;
 }
 
-char *ns_summary_json(const struct ns_registry *r, unsigned int top, double interval_s,
-		      size_t *len)
+char *ns_summary_json(const struct ns_registry *r, unsigned int top, double interval_s, size_t *len)
 {
 	struct json_object *root = json_object_new_object(), *hists = json_object_new_array();
 	struct json_object *self = json_object_new_object();
@@ -147,7 +146,8 @@ char *ns_summary_json(const struct ns_registry *r, unsigned int top, double inte
 	}
 	json_object_object_add(root, "histograms", hists);
 	json_object_object_add(root, "self", self);
-	txt = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	txt = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
 	out = strdup(txt ? txt : "{}");
 	if (out && len)
 		*len = strlen(out);

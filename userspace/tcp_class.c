@@ -11,13 +11,13 @@
 /* QEMU's migration threads (with -name ...,debug-threads=on): QEMU <= 8 names them
  * live_migration / multifdsend_N / multifdrecv_N, QEMU 9+ mig/src/main, mig/src/send_N,
  * mig/dst/recv_N. libvirt's default migration port range is 49152-49215. */
-static const char *const builtin_threads[] = { "live_migration", "multifdsend_*",
-					       "multifdrecv_*", "mig/*" };
+static const char *const builtin_threads[] = {"live_migration", "multifdsend_*", "multifdrecv_*",
+					      "mig/*"};
 #define BUILTIN_LO 49152
 #define BUILTIN_HI 49215
 #define USER_GLOBS (NS_TCP_MAX_GLOBS - 4)
 
-static struct ns_tcp_classes user;  /* from the config file */
+static struct ns_tcp_classes user; /* from the config file */
 static struct ns_tcp_classes merged; /* user + built-in, rebuilt on demand */
 
 static void free_def(struct ns_tcp_class_def *d)
@@ -130,8 +130,8 @@ static int add_builtin(struct ns_tcp_class_def *d)
 	}
 	if (d->nlports >= NS_TCP_MAX_RANGES || d->nrports >= NS_TCP_MAX_RANGES)
 		return -1;
-	d->lports[d->nlports++] = (struct ns_tcp_range){ BUILTIN_LO, BUILTIN_HI };
-	d->rports[d->nrports++] = (struct ns_tcp_range){ BUILTIN_LO, BUILTIN_HI };
+	d->lports[d->nlports++] = (struct ns_tcp_range){BUILTIN_LO, BUILTIN_HI};
+	d->rports[d->nrports++] = (struct ns_tcp_range){BUILTIN_LO, BUILTIN_HI};
 	return 0;
 }
 
@@ -254,7 +254,8 @@ static int add_thread(struct pctx *x, struct ns_tcp_class_def *d, const char *ke
 		return fail(x, "%s: glob \"%s\" is longer than a thread name (15 characters)",
 			    where, s);
 	if (++x->nglobs > USER_GLOBS || d->nthreads >= NS_TCP_MAX_GLOBS)
-		return fail(x, "%s: too many thread globs (at most 12 in all classes)", where, NULL);
+		return fail(x, "%s: too many thread globs (at most 12 in all classes)", where,
+			    NULL);
 	d->threads[d->nthreads++] = strdup(s);
 	return 0;
 }
@@ -296,7 +297,8 @@ static int add_cgroup(struct pctx *x, struct ns_tcp_class_def *d, const char *ke
 		return fail(x, "%s: \"%s\" is not an absolute cgroup path (like /machine.slice)",
 			    where, s);
 	if (++x->ncgroups > NS_TCP_MAX_CGROUPS)
-		return fail(x, "%s: too many cgroup rules (at most 16 in all classes)", where, NULL);
+		return fail(x, "%s: too many cgroup rules (at most 16 in all classes)", where,
+			    NULL);
 	d->cgroups[d->ncgroups++] = strdup(s);
 	return 0;
 }
@@ -308,7 +310,8 @@ static int parse_class(struct pctx *x, yaml_document_t *doc, yaml_node_t *m,
 	yaml_node_pair_t *p;
 
 	if (m->type != YAML_MAPPING_NODE)
-		return fail(x, "want a mapping with name, threads, local_ports, remote_ports, cgroups",
+		return fail(x,
+			    "want a mapping with name, threads, local_ports, remote_ports, cgroups",
 			    NULL, NULL);
 	if (!name)
 		return fail(x, "missing \"name\"", NULL, NULL);
@@ -335,20 +338,21 @@ static int parse_class(struct pctx *x, yaml_document_t *doc, yaml_node_t *m,
 			rc = each_scalar(x, doc, v, k, d, add_cgroup);
 		else
 			return fail(x,
-				    "unknown key \"%s\" (want name, threads, local_ports, remote_ports, cgroups)",
+				    "unknown key \"%s\" (want name, threads, local_ports, "
+				    "remote_ports, cgroups)",
 				    k, NULL);
 		if (rc)
 			return -1;
 	}
 	if (!d->nthreads && !d->nlports && !d->nrports && !d->ncgroups && strcmp(name, "migration"))
-		return fail(x, "no rules (give threads, local_ports, remote_ports or cgroups)", NULL,
-			    NULL);
+		return fail(x, "no rules (give threads, local_ports, remote_ports or cgroups)",
+			    NULL, NULL);
 	return 0;
 }
 
 int ns_tcp_classes_parse(struct ns_config *c, yaml_document_t *doc, yaml_node_t *node, FILE *err)
 {
-	struct pctx x = { .file = c->config_file, .err = err };
+	struct pctx x = {.file = c->config_file, .err = err};
 	bool has_mig = false;
 	int i = 0;
 

@@ -45,7 +45,7 @@ struct ns_tcp_class_def {
 };
 
 struct ns_tcp_classes {
-	int n;         /* classes, in precedence order (ids 0..n-1) */
+	int n; /* classes, in precedence order (ids 0..n-1) */
 	int migration; /* id of the migration class */
 	struct ns_tcp_class_def c[NS_TCP_MAX_CLASSES];
 };

@@ -10,9 +10,9 @@
 #include "config_sections.h"
 #include "webconfig.h"
 
-static const char *const auth_names[] = { "NoClientCert", "RequestClientCert",
-					  "RequireAnyClientCert", "VerifyClientCertIfGiven",
-					  "RequireAndVerifyClientCert" };
+static const char *const auth_names[] = {"NoClientCert", "RequestClientCert",
+					 "RequireAnyClientCert", "VerifyClientCertIfGiven",
+					 "RequireAndVerifyClientCert"};
 
 static char *read_file(const char *dir, const char *name, const char *key, char *err, size_t n)
 {
@@ -46,10 +46,10 @@ static char *read_file(const char *dir, const char *name, const char *key, char 
 /* "TLS12" -> GnuTLS "VERS-TLS1.2"; NULL when unknown. */
 static const char *tls_version(const char *v)
 {
-	static const char *const map[][2] = { { "TLS10", "VERS-TLS1.0" },
-					       { "TLS11", "VERS-TLS1.1" },
-					       { "TLS12", "VERS-TLS1.2" },
-					       { "TLS13", "VERS-TLS1.3" } };
+	static const char *const map[][2] = {{"TLS10", "VERS-TLS1.0"},
+					     {"TLS11", "VERS-TLS1.1"},
+					     {"TLS12", "VERS-TLS1.2"},
+					     {"TLS13", "VERS-TLS1.3"}};
 
 	for (int i = 0; i < 4; i++)
 		if (!strcmp(v, map[i][0]))
@@ -60,7 +60,7 @@ static const char *tls_version(const char *v)
 static int set_priorities(struct ns_webconfig *wc, const char *min, const char *max, char *err,
 			  size_t n)
 {
-	static const char *const order[] = { "TLS10", "TLS11", "TLS12", "TLS13" };
+	static const char *const order[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
 	int lo = 2, hi = 3; /* exporter-toolkit default: TLS 1.2 and up */
 
 	for (int i = 0; i < 4; i++) {
@@ -70,12 +70,14 @@ static int set_priorities(struct ns_webconfig *wc, const char *min, const char *
 			hi = i;
 	}
 	if ((min && !tls_version(min)) || (max && !tls_version(max))) {
-		snprintf(err, n, "tls_server_config: min_version/max_version \"%s\": want TLS10..TLS13",
+		snprintf(err, n,
+			 "tls_server_config: min_version/max_version \"%s\": want TLS10..TLS13",
 			 min && !tls_version(min) ? min : max);
 		return -1;
 	}
 	if (lo > hi) {
-		snprintf(err, n, "tls_server_config: min_version %s above max_version %s", min, max);
+		snprintf(err, n, "tls_server_config: min_version %s above max_version %s", min,
+			 max);
 		return -1;
 	}
 	snprintf(wc->priorities, sizeof(wc->priorities), "NORMAL:-VERS-ALL");
@@ -97,7 +99,8 @@ static int parse_tls(yaml_document_t *doc, yaml_node_t *node, const char *dir,
 		snprintf(err, n, "tls_server_config: want a mapping");
 		return -1;
 	}
-	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
 		const char *k = ns_yaml_scalar(yaml_document_get_node(doc, p->key));
 		const char *v = ns_yaml_scalar(yaml_document_get_node(doc, p->value));
 
@@ -134,7 +137,10 @@ static int parse_tls(yaml_document_t *doc, yaml_node_t *node, const char *dir,
 		for (i = 0; i < 5 && strcmp(auth, auth_names[i]); i++)
 			;
 		if (i == 5) {
-			snprintf(err, n, "tls_server_config: client_auth_type \"%s\" is not one of NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert",
+			snprintf(err, n,
+				 "tls_server_config: client_auth_type \"%s\" is not one of "
+				 "NoClientCert, RequestClientCert, RequireAnyClientCert, "
+				 "VerifyClientCertIfGiven, RequireAndVerifyClientCert",
 				 auth);
 			return -1;
 		}
@@ -142,13 +148,15 @@ static int parse_tls(yaml_document_t *doc, yaml_node_t *node, const char *dir,
 	}
 	/* libmicrohttpd asks for client certificates only when it has a trust list. */
 	if (wc->client_auth != NS_CLIENT_NONE && !ca) {
-		snprintf(err, n, "tls_server_config: client_auth_type %s needs client_ca_file", auth);
+		snprintf(err, n, "tls_server_config: client_auth_type %s needs client_ca_file",
+			 auth);
 		return -1;
 	}
 	if (set_priorities(wc, min, max, err, n))
 		return -1;
 	wc->cert_pem = read_file(dir, cert, "tls_server_config.cert_file", err, n);
-	wc->key_pem = wc->cert_pem ? read_file(dir, key, "tls_server_config.key_file", err, n) : NULL;
+	wc->key_pem =
+		wc->cert_pem ? read_file(dir, key, "tls_server_config.key_file", err, n) : NULL;
 	if (!wc->key_pem)
 		return -1;
 	if (ca && !(wc->ca_pem = read_file(dir, ca, "tls_server_config.client_ca_file", err, n)))
@@ -164,7 +172,8 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *node, struct ns_webcon
 		snprintf(err, n, "basic_auth_users: want a mapping of user: bcrypt-hash");
 		return -1;
 	}
-	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
 		const char *u = ns_yaml_scalar(yaml_document_get_node(doc, p->key));
 		const char *h = ns_yaml_scalar(yaml_document_get_node(doc, p->value));
 
@@ -175,7 +184,8 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *node, struct ns_webcon
 		/* bcrypt: $2a$, $2b$ or $2y$, two-digit cost, 53 characters of salt and hash. */
 		if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' || !strchr("aby", h[2]) ||
 		    h[3] != '$') {
-			snprintf(err, n, "basic_auth_users: the hash of user \"%s\" is not a bcrypt hash",
+			snprintf(err, n,
+				 "basic_auth_users: the hash of user \"%s\" is not a bcrypt hash",
 				 u);
 			return -1;
 		}
@@ -215,7 +225,8 @@ int ns_webconfig_parse(const char *buf, size_t len, const char *dir, struct ns_w
 		snprintf(err, n, "the top level must be a mapping");
 		goto out;
 	}
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+	     p++) {
 		const char *k = ns_yaml_scalar(yaml_document_get_node(&doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
 

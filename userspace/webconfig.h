@@ -13,10 +13,10 @@
 #include <stddef.h>
 
 enum ns_client_auth {
-	NS_CLIENT_NONE,               /* NoClientCert */
-	NS_CLIENT_REQUEST,            /* RequestClientCert */
-	NS_CLIENT_REQUIRE_ANY,        /* RequireAnyClientCert */
-	NS_CLIENT_VERIFY_IF_GIVEN,    /* VerifyClientCertIfGiven */
+	NS_CLIENT_NONE, /* NoClientCert */
+	NS_CLIENT_REQUEST, /* RequestClientCert */
+	NS_CLIENT_REQUIRE_ANY, /* RequireAnyClientCert */
+	NS_CLIENT_VERIFY_IF_GIVEN, /* VerifyClientCertIfGiven */
 	NS_CLIENT_REQUIRE_AND_VERIFY, /* RequireAndVerifyClientCert */
 };
 

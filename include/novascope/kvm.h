@@ -11,7 +11,7 @@
 
 /* Arguments of kvm:kvm_exit, by kernel (userspace reads the tracepoint's BTF prototype). */
 enum ns_kvm_exit_args {
-	NS_KVM_EXIT_ARGS_VCPU = 0,   /* (vcpu, isa): 5.16+, reason from the vendor's vcpu struct */
+	NS_KVM_EXIT_ARGS_VCPU = 0, /* (vcpu, isa): 5.16+, reason from the vendor's vcpu struct */
 	NS_KVM_EXIT_ARGS_REASON = 1, /* (exit_reason, vcpu, isa): up to 5.15 */
 };
 

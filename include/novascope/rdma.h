@@ -57,7 +57,7 @@ struct ns_rdma_comm_key {
 
 struct ns_rdma_comm_stat {
 	struct ns_hist connect; /* ns */
-	struct ns_hist mr;      /* ns per registration; count = registrations */
+	struct ns_hist mr; /* ns per registration; count = registrations */
 	__u64 mr_bytes;
 };
 
@@ -72,9 +72,9 @@ struct ns_rdma_event_key {
  * library's first release): what rdma_get_cm_event() hands back.
  */
 struct ns_rdma_cm_event_abi {
-	__u64 id;        /* struct rdma_cm_id * */
+	__u64 id; /* struct rdma_cm_id * */
 	__u64 listen_id; /* struct rdma_cm_id * */
-	__u32 event;     /* enum rdma_cm_event_type */
+	__u32 event; /* enum rdma_cm_event_type */
 	__s32 status;
 };
 
@@ -98,7 +98,7 @@ enum ns_rdma_mad_kind {
 };
 
 struct ns_rdma_kstat {
-	struct ns_hist connect;    /* cm_send_req -> ESTABLISHED, ns */
+	struct ns_hist connect; /* cm_send_req -> ESTABLISHED, ns */
 	struct ns_hist cq_wake[2]; /* cq_process latency, ns: [0] reschedule, [1] interrupt */
 	__u64 mad[NS_RDMA_MAD_NKINDS];
 };
@@ -109,9 +109,9 @@ struct ns_rdma_kstat {
  */
 struct ns_rdma_tp_offsets {
 	__u32 ev_cm_id, ev_event, ev_status; /* rdma_cma:cm_event_handler */
-	__u32 req_cm_id;                     /* rdma_cma:cm_send_req */
-	__u32 cq_interrupt, cq_latency;      /* rdma_core:cq_process */
-	__u32 ev_event_size;                 /* 4 or 8: "unsigned long event" */
+	__u32 req_cm_id; /* rdma_cma:cm_send_req */
+	__u32 cq_interrupt, cq_latency; /* rdma_core:cq_process */
+	__u32 ev_event_size; /* 4 or 8: "unsigned long event" */
 };
 
 #endif

@@ -14,8 +14,8 @@
 /* Per-CPU, per cgroup id: run-queue wait (ns) of its tasks, their switches and migrations. */
 struct ns_sched_cg_stat {
 	struct ns_hist lat;
-	__u64 nvcsw;      /* switched out while blocking */
-	__u64 nivcsw;     /* switched out while still runnable (preempted, yielded) */
+	__u64 nvcsw; /* switched out while blocking */
+	__u64 nivcsw; /* switched out while still runnable (preempted, yielded) */
 	__u64 migrations; /* moved to another CPU (sched_migrate_task) */
 };
 

@@ -24,15 +24,15 @@
 
 struct ns_tcp_glob {
 	__u32 mask[256]; /* bit i: pattern position i accepts this character */
-	__u32 star;      /* bit i: pattern position i is '*' */
-	__u32 accept;    /* bit m: the whole pattern consumed */
+	__u32 star; /* bit i: pattern position i is '*' */
+	__u32 accept; /* bit m: the whole pattern consumed */
 	__u32 class;
 };
 
 /* Per-CPU, per slot: the hot path's counters. */
 struct ns_tcp_stat {
 	struct ns_hist srtt; /* ns, one sample per tcp_probe (incoming segment) */
-	__u64 bytes_sent;    /* data bytes acknowledged by the peer */
+	__u64 bytes_sent; /* data bytes acknowledged by the peer */
 	__u64 bytes_received; /* data bytes received in order */
 	__u64 retrans_segs;
 	__u64 resets_sent;
@@ -43,7 +43,7 @@ struct ns_tcp_stat {
 
 /* Shared (not per-CPU), per slot: once-per-connection histograms, atomically updated. */
 struct ns_tcp_conn_stat {
-	struct ns_hist connlat;  /* ns, SYN_SENT -> ESTABLISHED */
+	struct ns_hist connlat; /* ns, SYN_SENT -> ESTABLISHED */
 	struct ns_hist duration; /* ns, connect()/accept to close */
 };
 
@@ -68,16 +68,16 @@ struct ns_tcp_port_key {
 };
 
 enum ns_tcp_ev_type {
-	NS_TCP_EV_CLOSE = 1,  /* an established connection closed */
-	NS_TCP_EV_MIG_OPEN,   /* a migration-class connection got its owner: track it */
-	NS_TCP_EV_LISTEN,     /* a QEMU process started listening */
+	NS_TCP_EV_CLOSE = 1, /* an established connection closed */
+	NS_TCP_EV_MIG_OPEN, /* a migration-class connection got its owner: track it */
+	NS_TCP_EV_LISTEN, /* a QEMU process started listening */
 };
 
 /* ns_tcp_event.flags */
-#define NS_TCP_F_ACTIVE 0x1   /* we connected */
-#define NS_TCP_F_PASSIVE 0x2  /* we accepted */
-#define NS_TCP_F_MIDLIFE 0x4  /* first seen established: duration and bytes are partial */
-#define NS_TCP_F_MIG 0x8      /* tracked as a migration connection */
+#define NS_TCP_F_ACTIVE 0x1 /* we connected */
+#define NS_TCP_F_PASSIVE 0x2 /* we accepted */
+#define NS_TCP_F_MIDLIFE 0x4 /* first seen established: duration and bytes are partial */
+#define NS_TCP_F_MIG 0x8 /* tracked as a migration connection */
 
 struct ns_tcp_event {
 	__u8 type;
@@ -89,9 +89,9 @@ struct ns_tcp_event {
 	__u32 tgid; /* owner: the first task that connected, sent or received */
 	__u32 netns;
 	__u64 cookie;
-	__u64 ts_ns;       /* CLOCK_MONOTONIC of the event */
+	__u64 ts_ns; /* CLOCK_MONOTONIC of the event */
 	__u64 duration_ns; /* close: lifetime */
-	__u64 bytes_sent;  /* close: whole connection (since first seen) */
+	__u64 bytes_sent; /* close: whole connection (since first seen) */
 	__u64 bytes_received;
 	__u64 retrans_segs;
 	__u8 saddr[16];

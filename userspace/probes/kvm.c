@@ -37,7 +37,7 @@ static const struct ns_family_desc exits_desc = {
 	.name = "novascope_kvm_exits_total",
 	.help = "VM exits (kvm:kvm_exit) per VM and exit reason.",
 	.type = NS_COUNTER,
-	.labels = { "vm", "reason" },
+	.labels = {"vm", "reason"},
 	.fold_label = 1,
 	.stale_after = STALE_AFTER,
 };
@@ -47,7 +47,7 @@ static const struct ns_family_desc lat_desc = {
 	.help = "Time from a VM exit to the next entry of the same vCPU (the host's handling, "
 		"including any trip to the VMM and halts), per exit reason.",
 	.type = NS_HISTOGRAM,
-	.labels = { "reason" },
+	.labels = {"reason"},
 	.min_slot = 8, /* le 512ns .. 17.2s */
 	.max_slot = 33,
 	.scale = 1e-9,
@@ -58,7 +58,7 @@ static const struct ns_family_desc uexits_desc = {
 	.name = "novascope_kvm_userspace_exits_total",
 	.help = "Returns of KVM_RUN to the VMM (kvm:kvm_userspace_exit) per VM and reason.",
 	.type = NS_COUNTER,
-	.labels = { "vm", "reason" },
+	.labels = {"vm", "reason"},
 	.fold_label = 1,
 	.stale_after = STALE_AFTER,
 };
@@ -159,7 +159,7 @@ static int add_other_key(struct bpf_map *m)
 {
 	size_t n = (size_t)ns_nr_cpus();
 	void *zero = calloc(n, (bpf_map__value_size(m) + 7) / 8 * 8);
-	char key[16] = { 0 };
+	char key[16] = {0};
 	int err = 0;
 
 	if (!zero)
@@ -197,7 +197,8 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 			btf ? pv->skel->progs.kvm_entry_btf : pv->skel->progs.kvm_entry_raw, false);
 	}
 	/* Only the counts are pinned; per-vCPU exit times belong to this agent. */
-	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path, NS_LV("exits", "exit_lat", "uexits", NULL));
+	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path,
+				NS_LV("exits", "exit_lat", "uexits", NULL));
 	if (err)
 		return err;
 	err = kvm_bpf__load(pv->skel);
@@ -292,8 +293,9 @@ static int collect_map(struct ns_registry *r, struct tab *t, struct bpf_map *m, 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const __u64 *v = cur + i * rec + NS_REC_KEY_WORDS;
-		struct ent *old = !t->n ? NULL :
-			bsearch(cur + i * rec, t->e, t->n, sizeof(*t->e), ns_rec_cmp);
+		struct ent *old =
+			!t->n ? NULL
+			      : bsearch(cur + i * rec, t->e, t->n, sizeof(*t->e), ns_rec_cmp);
 		struct ent *e = &next[keep];
 		__u32 tgid;
 

@@ -18,11 +18,11 @@
 static int make_vcpu(int kvm, int vm, unsigned int n, struct kvm_run **run)
 {
 	/* mov dx, 0x3f8; mov cx, n; l: out dx, al; loop l; hlt */
-	const unsigned char code[] = { 0xba, 0xf8, 0x03, 0xb9, n & 0xff, (n >> 8) & 0xff,
-				       0xee, 0xe2, 0xfd, 0xf4 };
-	struct kvm_userspace_memory_region region = { .guest_phys_addr = GUEST_ADDR,
-						       .memory_size = 0x1000 };
-	struct kvm_regs regs = { .rip = GUEST_ADDR, .rflags = 0x2 };
+	const unsigned char code[] = {0xba, 0xf8, 0x03, 0xb9, n & 0xff, (n >> 8) & 0xff,
+				      0xee, 0xe2, 0xfd, 0xf4};
+	struct kvm_userspace_memory_region region = {.guest_phys_addr = GUEST_ADDR,
+						     .memory_size = 0x1000};
+	struct kvm_regs regs = {.rip = GUEST_ADDR, .rflags = 0x2};
 	struct kvm_sregs sregs;
 	unsigned char *mem;
 	int vcpu, size;

@@ -34,7 +34,7 @@
 #include "tcp.skel.h"
 
 enum { ROLE_SOURCE, ROLE_DEST };
-static const char *const role_names[] = { "source", "destination" };
+static const char *const role_names[] = {"source", "destination"};
 
 #define MAX_CONNS 256
 #define MAX_SESSIONS 64
@@ -52,12 +52,11 @@ struct session {
 	int role;
 	char vm[128], peer[64];
 	__u64 start_ns, end_ns;
-	__u64 bytes, retrans;           /* totals */
+	__u64 bytes, retrans; /* totals */
 	__u64 flushed_bytes, flushed_retrans; /* already in the registry */
 	__u64 bytes_last_collect;
 	int nconns, conns_total;
 };
-
 
 static struct conn conns[MAX_CONNS];
 static struct session sessions[MAX_SESSIONS];
@@ -65,23 +64,24 @@ static uint64_t last_collect_ns;
 
 static const struct ns_family_desc bytes_desc = {
 	.name = "novascope_migration_bytes_total",
-	.help = "Migration stream bytes: acknowledged for the source, received for the destination.",
+	.help = "Migration stream bytes: acknowledged for the source, received for the "
+		"destination.",
 	.type = NS_COUNTER,
-	.labels = { "vm", "role" },
+	.labels = {"vm", "role"},
 	.carry = true,
 };
 static const struct ns_family_desc total_desc = {
 	.name = "novascope_migrations_total",
 	.help = "Migration sessions that ended (their last connection closed).",
 	.type = NS_COUNTER,
-	.labels = { "vm", "role" },
+	.labels = {"vm", "role"},
 	.carry = true,
 };
 static const struct ns_family_desc dur_desc = {
 	.name = "novascope_migration_duration_seconds",
 	.help = "Duration of ended migration sessions, first connect to last close.",
 	.type = NS_HISTOGRAM,
-	.labels = { "vm", "role" },
+	.labels = {"vm", "role"},
 	.min_slot = 24,
 	.max_slot = 44,
 	.scale = 1e-9,
@@ -91,21 +91,21 @@ static const struct ns_family_desc active_desc = {
 	.name = "novascope_migrations_active",
 	.help = "Migration sessions in progress.",
 	.type = NS_GAUGE,
-	.labels = { "vm", "role" },
+	.labels = {"vm", "role"},
 	.stale_after = 3600,
 };
 static const struct ns_family_desc thr_desc = {
 	.name = "novascope_migration_throughput_bytes_per_second",
 	.help = "Migration bytes per second over the last collection interval.",
 	.type = NS_GAUGE,
-	.labels = { "vm", "role" },
+	.labels = {"vm", "role"},
 	.stale_after = 3600,
 };
 static const struct ns_family_desc retrans_desc = {
 	.name = "novascope_migration_retransmitted_segments_total",
 	.help = "TCP segments retransmitted on migration connections.",
 	.type = NS_COUNTER,
-	.labels = { "vm", "role" },
+	.labels = {"vm", "role"},
 	.carry = true,
 };
 
@@ -233,7 +233,7 @@ static void on_open(const struct ns_tcp_event *e)
 		ns_tcp_fmt_addr(e, false, s->peer, sizeof(s->peer));
 		log_start(s, e->comm);
 	}
-	*c = (struct conn){ .used = true, .cookie = e->cookie, .sess = (int)(s - sessions) };
+	*c = (struct conn){.used = true, .cookie = e->cookie, .sess = (int)(s - sessions)};
 	s->nconns++;
 	s->conns_total++;
 	conn_update(c, e->bytes_sent, e->bytes_received, e->retrans_segs);

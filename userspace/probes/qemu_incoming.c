@@ -115,7 +115,8 @@ static unsigned long long proc_start(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
 		return 0;
-	sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	sscanf(p + 2,
+	       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 	       &st);
 	return st;
 }
@@ -167,10 +168,10 @@ static void add_listener(int map_fd, pid_t pid, __u32 netns, unsigned int port)
 	}
 	if (!free_l)
 		return;
-	*free_l = (struct listener){ .key = { .netns = netns, .port = (__u16)port },
-				     .tgid = pid,
-				     .start = proc_start(pid),
-				     .used = true };
+	*free_l = (struct listener){.key = {.netns = netns, .port = (__u16)port},
+				    .tgid = pid,
+				    .start = proc_start(pid),
+				    .used = true};
 	if (bpf_map_update_elem(map_fd, &free_l->key, &one, BPF_ANY)) {
 		free_l->used = false;
 		return;
@@ -240,7 +241,7 @@ void ns_mig_incoming_gc(int map_fd)
 				goto shared;
 		}
 		bpf_map_delete_elem(map_fd, &l->key);
-shared:;
+	shared:;
 	}
 	count_listeners();
 }

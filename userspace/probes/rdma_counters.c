@@ -36,21 +36,21 @@ static const struct ns_family_desc bytes_desc = {
 	.name = "novascope_rdma_port_bytes_total",
 	.help = "Bytes through the RDMA port (counters/port_{xmit,rcv}_data x 4), by direction.",
 	.type = NS_COUNTER,
-	.labels = { "device", "port", "direction" },
+	.labels = {"device", "port", "direction"},
 	.stale_after = STALE,
 };
 static const struct ns_family_desc packets_desc = {
 	.name = "novascope_rdma_port_packets_total",
 	.help = "Packets through the RDMA port (counters/port_{xmit,rcv}_packets), by direction.",
 	.type = NS_COUNTER,
-	.labels = { "device", "port", "direction" },
+	.labels = {"device", "port", "direction"},
 	.stale_after = STALE,
 };
 static const struct ns_family_desc errors_desc = {
 	.name = "novascope_rdma_port_errors_total",
 	.help = "IB PortCounters error and discard counters of the RDMA port (raw names).",
 	.type = NS_COUNTER,
-	.labels = { "device", "port", "counter" },
+	.labels = {"device", "port", "counter"},
 	.stale_after = STALE,
 };
 static const struct ns_family_desc wait_desc = {
@@ -58,7 +58,7 @@ static const struct ns_family_desc wait_desc = {
 	.help = "Ticks during which the port had data to send but no flow-control credits "
 		"(counters/port_xmit_wait).",
 	.type = NS_COUNTER,
-	.labels = { "device", "port" },
+	.labels = {"device", "port"},
 	.stale_after = STALE,
 };
 static const struct ns_family_desc hw_desc = {
@@ -66,14 +66,14 @@ static const struct ns_family_desc hw_desc = {
 	.help = "Driver hardware counters (hw_counters/, raw names); port is empty for "
 		"device-wide ones.",
 	.type = NS_COUNTER,
-	.labels = { "device", "port", "counter" },
+	.labels = {"device", "port", "counter"},
 	.stale_after = STALE,
 };
 static const struct ns_family_desc info_desc = {
 	.name = "novascope_rdma_port_info",
 	.help = "RDMA port state, rate, bound netdev (RoCE) and link layer; always 1.",
 	.type = NS_GAUGE,
-	.labels = { "device", "port", "state", "rate", "netdev", "link_layer" },
+	.labels = {"device", "port", "state", "rate", "netdev", "link_layer"},
 	.stale_after = 1,
 };
 static const struct ns_family_desc err_desc = {
@@ -81,7 +81,7 @@ static const struct ns_family_desc err_desc = {
 	.help = "RDMA sysfs files skipped in a collection, by reason (missing, unreadable, "
 		"garbage).",
 	.type = NS_COUNTER,
-	.labels = { "device", "reason" },
+	.labels = {"device", "reason"},
 };
 
 /* Problems already logged for a file, so each is reported once until the file recovers. */
@@ -93,7 +93,7 @@ enum { R_MISSING = 1, R_UNREADABLE = 2, R_GARBAGE = 4 };
 struct file_state {
 	uint64_t prev;
 	uint64_t seen; /* collection that last found the file in its directory */
-	bool have;     /* prev is a value read from it */
+	bool have; /* prev is a value read from it */
 	unsigned char reported;
 };
 
@@ -107,7 +107,7 @@ struct ns_rdma_sysfs {
 	struct ns_kv files; /* KEYLEN -> struct file_state */
 	struct ns_kv ports; /* KEYLEN -> struct port_info */
 	bool root_reported;
-	uint64_t gen;          /* collections so far */
+	uint64_t gen; /* collections so far */
 	struct ns_registry *r; /* during a collection */
 };
 
@@ -118,30 +118,30 @@ static const struct {
 	const char *name;
 	enum kind kind;
 	const char *dir; /* direction label for bytes/packets */
-	bool expected;   /* every PMA table has it: report when absent */
+	bool expected; /* every PMA table has it: report when absent */
 } pma[] = {
-	{ "port_xmit_data", K_BYTES, "tx", true },
-	{ "port_rcv_data", K_BYTES, "rx", true },
-	{ "port_xmit_packets", K_PACKETS, "tx", true },
-	{ "port_rcv_packets", K_PACKETS, "rx", true },
-	{ "port_xmit_wait", K_WAIT, NULL, false }, /* 4.6+ */
-	{ "symbol_error", K_ERROR, NULL, true },
-	{ "link_error_recovery", K_ERROR, NULL, true },
-	{ "link_downed", K_ERROR, NULL, true },
-	{ "port_rcv_errors", K_ERROR, NULL, true },
-	{ "port_rcv_remote_physical_errors", K_ERROR, NULL, true },
-	{ "port_rcv_switch_relay_errors", K_ERROR, NULL, true },
-	{ "port_xmit_discards", K_ERROR, NULL, true },
-	{ "port_xmit_constraint_errors", K_ERROR, NULL, true },
-	{ "port_rcv_constraint_errors", K_ERROR, NULL, true },
-	{ "local_link_integrity_errors", K_ERROR, NULL, true },
-	{ "excessive_buffer_overrun_errors", K_ERROR, NULL, true },
-	{ "VL15_dropped", K_ERROR, NULL, true },
+	{"port_xmit_data", K_BYTES, "tx", true},
+	{"port_rcv_data", K_BYTES, "rx", true},
+	{"port_xmit_packets", K_PACKETS, "tx", true},
+	{"port_rcv_packets", K_PACKETS, "rx", true},
+	{"port_xmit_wait", K_WAIT, NULL, false}, /* 4.6+ */
+	{"symbol_error", K_ERROR, NULL, true},
+	{"link_error_recovery", K_ERROR, NULL, true},
+	{"link_downed", K_ERROR, NULL, true},
+	{"port_rcv_errors", K_ERROR, NULL, true},
+	{"port_rcv_remote_physical_errors", K_ERROR, NULL, true},
+	{"port_rcv_switch_relay_errors", K_ERROR, NULL, true},
+	{"port_xmit_discards", K_ERROR, NULL, true},
+	{"port_xmit_constraint_errors", K_ERROR, NULL, true},
+	{"port_rcv_constraint_errors", K_ERROR, NULL, true},
+	{"local_link_integrity_errors", K_ERROR, NULL, true},
+	{"excessive_buffer_overrun_errors", K_ERROR, NULL, true},
+	{"VL15_dropped", K_ERROR, NULL, true},
 	/* PortCountersExtended unicast/multicast split: subsets of the packets above. */
-	{ "unicast_xmit_packets", K_SKIP, NULL, false },
-	{ "unicast_rcv_packets", K_SKIP, NULL, false },
-	{ "multicast_xmit_packets", K_SKIP, NULL, false },
-	{ "multicast_rcv_packets", K_SKIP, NULL, false },
+	{"unicast_xmit_packets", K_SKIP, NULL, false},
+	{"unicast_rcv_packets", K_SKIP, NULL, false},
+	{"multicast_xmit_packets", K_SKIP, NULL, false},
+	{"multicast_rcv_packets", K_SKIP, NULL, false},
 };
 
 #define NPMA (sizeof(pma) / sizeof(pma[0]))
@@ -160,23 +160,23 @@ static void count_error(struct ns_rdma_sysfs *st, const char *dev, const char *r
 static void problem(struct ns_rdma_sysfs *st, struct file_state *fs, const char *dev,
 		    const char *path, int what, const char *detail)
 {
-	static const char *const reason[] = { [R_MISSING] = "missing",
-					      [R_UNREADABLE] = "unreadable",
-					      [R_GARBAGE] = "garbage" };
+	static const char *const reason[] = {
+		[R_MISSING] = "missing", [R_UNREADABLE] = "unreadable", [R_GARBAGE] = "garbage"};
 
 	count_error(st, dev, reason[what]);
 	if (fs && (fs->reported & what))
 		return;
 	if (fs)
 		fs->reported = (unsigned char)what;
-	ns_log(NS_LOG_WARN, what == R_GARBAGE ? "rdma sysfs file rejected: not a counter value"
-					      : "rdma sysfs file skipped",
+	ns_log(NS_LOG_WARN,
+	       what == R_GARBAGE ? "rdma sysfs file rejected: not a counter value"
+				 : "rdma sysfs file skipped",
 	       "file", path, "reason", reason[what], "detail", detail, NULL);
 }
 
 static struct file_state *file_state(struct ns_rdma_sysfs *st, const char *key)
 {
-	char k[KEYLEN] = { 0 };
+	char k[KEYLEN] = {0};
 
 	snprintf(k, sizeof(k), "%s", key);
 	return ns_kv_get(&st->files, k, true);
@@ -202,7 +202,7 @@ static bool target(bool pma_dir, const char *dev, const char *port, const char *
 {
 	size_t i;
 
-	*t = (struct target){ &hw_desc, { dev, port, name }, 1 };
+	*t = (struct target){&hw_desc, {dev, port, name}, 1};
 	if (!pma_dir) /* lifespan is the stats cache lifetime in ms (writable), not a counter */
 		return strcmp(name, "lifespan") != 0;
 	for (i = 0; i < NPMA && strcmp(pma[i].name, name); i++)
@@ -211,16 +211,16 @@ static bool target(bool pma_dir, const char *dev, const char *port, const char *
 		return false;
 	switch (pma[i].kind) {
 	case K_BYTES:
-		*t = (struct target){ &bytes_desc, { dev, port, pma[i].dir }, 4 };
+		*t = (struct target){&bytes_desc, {dev, port, pma[i].dir}, 4};
 		return true;
 	case K_PACKETS:
-		*t = (struct target){ &packets_desc, { dev, port, pma[i].dir }, 1 };
+		*t = (struct target){&packets_desc, {dev, port, pma[i].dir}, 1};
 		return true;
 	case K_WAIT:
-		*t = (struct target){ &wait_desc, { dev, port }, 1 };
+		*t = (struct target){&wait_desc, {dev, port}, 1};
 		return true;
 	case K_ERROR:
-		*t = (struct target){ &errors_desc, { dev, port, name }, 1 };
+		*t = (struct target){&errors_desc, {dev, port, name}, 1};
 		return true;
 	default:
 		return false;
@@ -301,7 +301,7 @@ static void counter_dir(struct ns_rdma_sysfs *st, const char *dev, const char *p
 
 	/* No directory: a driver without hw counters, or without a PMA (iWARP, soft-RoCE). */
 	if (!d || !ns_rdma_fmt(prefix, sizeof(prefix), "%s/%s/%s/", dev, *port ? port : "-",
-		       pma_dir ? "pma" : "hw")) {
+			       pma_dir ? "pma" : "hw")) {
 		if (d)
 			closedir(d);
 		return;
@@ -338,8 +338,8 @@ static void counter_dir(struct ns_rdma_sysfs *st, const char *dev, const char *p
  * A one-line text attribute (state, rate, link_layer, a netdev name) into out; quiet: absent or
  * unreadable is normal for it (gid_attrs/ndevs of an unused GID reads as EINVAL).
  */
-static bool text_attr(struct ns_rdma_sysfs *st, const char *dev, const char *port,
-		      const char *dir, const char *name, char *out, bool quiet)
+static bool text_attr(struct ns_rdma_sysfs *st, const char *dev, const char *port, const char *dir,
+		      const char *name, char *out, bool quiet)
 {
 	char path[PATH_MAX], key[KEYLEN], buf[128], shown[40];
 	struct file_state *fs = NULL;
@@ -379,10 +379,9 @@ static bool text_attr(struct ns_rdma_sysfs *st, const char *dev, const char *por
 	return true;
 }
 
-static void port_info(struct ns_rdma_sysfs *st, const char *dev, const char *port,
-		      const char *dir)
+static void port_info(struct ns_rdma_sysfs *st, const char *dev, const char *port, const char *dir)
 {
-	char v[4][LABLEN], ndevs[PATH_MAX], key[KEYLEN] = { 0 };
+	char v[4][LABLEN], ndevs[PATH_MAX], key[KEYLEN] = {0};
 	struct ns_family *f = ns_family(st->r, &info_desc);
 	struct port_info *pi;
 	struct ns_series *s;
@@ -400,7 +399,8 @@ static void port_info(struct ns_rdma_sysfs *st, const char *dev, const char *por
 	/* A RoCE port's netdev: the one bound to its first valid GID (index 0 is the default
 	 * GID, derived from the netdev's MAC). InfiniBand ports have none. */
 	v[2][0] = 0;
-	for (int i = 0; i < 4 && !v[2][0] && ns_rdma_fmt(ndevs, sizeof(ndevs), "%s/gid_attrs/ndevs", dir);
+	for (int i = 0;
+	     i < 4 && !v[2][0] && ns_rdma_fmt(ndevs, sizeof(ndevs), "%s/gid_attrs/ndevs", dir);
 	     i++) {
 		char idx[8];
 
@@ -408,8 +408,9 @@ static void port_info(struct ns_rdma_sysfs *st, const char *dev, const char *por
 		if (!text_attr(st, dev, port, ndevs, idx, v[2], true))
 			v[2][0] = 0;
 	}
-	pi = ns_rdma_fmt(key, sizeof(key), "%s/%s/info", dev, port) ? ns_kv_get(&st->ports, key, true)
-							       : NULL;
+	pi = ns_rdma_fmt(key, sizeof(key), "%s/%s/info", dev, port)
+		     ? ns_kv_get(&st->ports, key, true)
+		     : NULL;
 	if (pi && pi->have && memcmp(pi->v, v, sizeof(v))) {
 		/* The labels changed: the old series drops to 0 and expires. */
 		s = ns_series(f, NS_LV(dev, port, pi->v[0], pi->v[1], pi->v[2], pi->v[3]));
@@ -560,8 +561,7 @@ static bool read_u64(const char *path, uint64_t *v)
 	char buf[64];
 	size_t len;
 
-	return !ns_rdma_read_small(path, buf, sizeof(buf), &len) &&
-	       !ns_rdma_parse_u64(buf, len, v);
+	return !ns_rdma_read_small(path, buf, sizeof(buf), &len) && !ns_rdma_parse_u64(buf, len, v);
 }
 
 /*
@@ -587,8 +587,9 @@ static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, siz
 			double got;
 
 			if (!is_port_name(pe->d_name) ||
-			    !ns_rdma_fmt(path, sizeof(path), "%s/%s/ports/%s/counters/port_xmit_data",
-					 st->root, de->d_name, pe->d_name) ||
+			    !ns_rdma_fmt(path, sizeof(path),
+					 "%s/%s/ports/%s/counters/port_xmit_data", st->root,
+					 de->d_name, pe->d_name) ||
 			    !read_u64(path, &lo))
 				continue; /* no PMA counters on this port */
 			ns_selftest_collect(t);
@@ -610,8 +611,8 @@ static int selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, siz
 		snprintf(detail, n, "no RDMA port with counters under %s", st->root);
 		return 1;
 	}
-	snprintf(detail, n, "%d ports under %s exported as the kernel counts them%s%s%s%s",
-		 ports, st->root, bad ? "; wrong: " : "", dev, bad ? " port " : "", port);
+	snprintf(detail, n, "%d ports under %s exported as the kernel counts them%s%s%s%s", ports,
+		 st->root, bad ? "; wrong: " : "", dev, bad ? " port " : "", port);
 	return bad ? -1 : 0;
 }
 

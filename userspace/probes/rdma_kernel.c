@@ -31,7 +31,7 @@ static const struct ns_family_desc kcm_desc = {
 	.help = "RDMA CM events delivered in the kernel (rdma_cma:cm_event_handler), by type and "
 		"status; includes those later read by librdmacm users.",
 	.type = NS_COUNTER,
-	.labels = { "event", "status" },
+	.labels = {"event", "status"},
 };
 static const struct ns_family_desc kconnect_desc = {
 	.name = "novascope_rdma_kernel_connect_latency_seconds",
@@ -46,7 +46,7 @@ static const struct ns_family_desc cq_desc = {
 	.help = "Time from a completion queue being scheduled to its processing "
 		"(rdma_core:cq_process, microsecond resolution), by what scheduled it.",
 	.type = NS_HISTOGRAM,
-	.labels = { "source" },
+	.labels = {"source"},
 	.min_slot = 9,
 	.max_slot = 31,
 	.scale = 1e-9,
@@ -55,20 +55,20 @@ static const struct ns_family_desc mad_desc = {
 	.name = "novascope_rdma_mad_total",
 	.help = "InfiniBand management datagrams (ib_mad tracepoints), by event.",
 	.type = NS_COUNTER,
-	.labels = { "event" },
+	.labels = {"event"},
 };
 
 /* Tracepoint, its program, and the group it belongs to. */
 static const struct {
 	const char *cat, *name, *prog;
 } tps[] = {
-	{ "rdma_cma", "cm_event_handler", "cm_event_handler" },
-	{ "rdma_cma", "cm_send_req", "cm_send_req" },
-	{ "rdma_core", "cq_process", "cq_process" },
-	{ "ib_mad", "ib_mad_ib_send_mad", "mad_send" },
-	{ "ib_mad", "ib_mad_recv_done_handler", "mad_recv" },
-	{ "ib_mad", "ib_mad_error_handler", "mad_error" },
-	{ "ib_mad", "ib_mad_send_done_resend", "mad_resend" },
+	{"rdma_cma", "cm_event_handler", "cm_event_handler"},
+	{"rdma_cma", "cm_send_req", "cm_send_req"},
+	{"rdma_core", "cq_process", "cq_process"},
+	{"ib_mad", "ib_mad_ib_send_mad", "mad_send"},
+	{"ib_mad", "ib_mad_recv_done_handler", "mad_recv"},
+	{"ib_mad", "ib_mad_error_handler", "mad_error"},
+	{"ib_mad", "ib_mad_send_done_resend", "mad_resend"},
 };
 
 #define NTPS (sizeof(tps) / sizeof(tps[0]))
@@ -208,8 +208,8 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 			   ns_rdma_tp_offsets(TRACEFS, tps[i].cat, tps[i].name, &off);
 
 		/* Programs of missing tracepoints are not loaded, so not attached either. */
-		bpf_program__set_autoload(
-			bpf_object__find_program_by_name(p->obj, tps[i].prog), use);
+		bpf_program__set_autoload(bpf_object__find_program_by_name(p->obj, tps[i].prog),
+					  use);
 		n += use;
 		if (!use)
 			ns_log(NS_LOG_INFO, "rdma tracepoint not used", "tracepoint", tps[i].name,
@@ -277,7 +277,7 @@ static void hist_series(struct ns_registry *r, const struct ns_family_desc *d,
 
 static int collect(struct ns_probe *p, struct ns_registry *r)
 {
-	static const char *const mads[NS_RDMA_MAD_NKINDS] = { "send", "recv", "error", "resend" };
+	static const char *const mads[NS_RDMA_MAD_NKINDS] = {"send", "recv", "error", "resend"};
 	struct priv *pv = p->priv;
 	int ncpu = ns_nr_cpus(), zero = 0;
 	struct ns_rdma_kstat *v = calloc((size_t)ncpu, sizeof(*v)), cur = {};

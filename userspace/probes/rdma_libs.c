@@ -31,7 +31,7 @@
 #define MULTIARCH "unknown"
 #endif
 
-static const char *const sonames[] = { "librdmacm.so.1", "libibverbs.so.1" };
+static const char *const sonames[] = {"librdmacm.so.1", "libibverbs.so.1"};
 
 /* Section of the given type, with its header. */
 static Elf_Scn *find_scn(Elf *e, Elf64_Word type, GElf_Shdr *sh)
@@ -45,8 +45,8 @@ static Elf_Scn *find_scn(Elf *e, Elf64_Word type, GElf_Shdr *sh)
 }
 
 /* Index of the default-version function sym in the symbol section, or -ENOENT. */
-static long find_sym(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, Elf_Data *versym,
-		     const char *sym, GElf_Sym *out)
+static long find_sym(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, Elf_Data *versym, const char *sym,
+		     GElf_Sym *out)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
@@ -198,9 +198,10 @@ static void conf_dirs(struct found *f, const char *file, int depth)
 int ns_rdma_find_libs(const char *lib_path, char paths[][PATH_MAX], int max, char *why,
 		      size_t whylen)
 {
-	static const char *const defaults[] = { "/lib/" MULTIARCH, "/usr/lib/" MULTIARCH,
-						"/lib64", "/usr/lib64", "/lib", "/usr/lib" };
-	struct found f = { .paths = paths, .max = max };
+	static const char *const defaults[] = {
+		"/lib/" MULTIARCH, "/usr/lib/" MULTIARCH, "/lib64", "/usr/lib64", "/lib",
+		"/usr/lib"};
+	struct found f = {.paths = paths, .max = max};
 	char *list, *tok, *save = NULL;
 
 	if (!lib_path || !*lib_path) {

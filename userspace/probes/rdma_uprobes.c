@@ -26,27 +26,27 @@ static const struct ns_family_desc calls_desc = {
 	.help = "Calls an application made to traced librdmacm/libibverbs functions, per process "
 		"name (calls the libraries make to themselves are not counted).",
 	.type = NS_COUNTER,
-	.labels = { "call", "comm" },
+	.labels = {"call", "comm"},
 	.fold_label = 1,
 };
 static const struct ns_family_desc call_errors_desc = {
 	.name = "novascope_rdma_call_errors_total",
 	.help = "Of those, calls that failed (-1, an errno value, or NULL, per the function).",
 	.type = NS_COUNTER,
-	.labels = { "call", "comm" },
+	.labels = {"call", "comm"},
 	.fold_label = 1,
 };
 static const struct ns_family_desc cm_events_desc = {
 	.name = "novascope_rdma_cm_events_total",
 	.help = "RDMA CM events returned by rdma_get_cm_event, by type and status.",
 	.type = NS_COUNTER,
-	.labels = { "event", "status" },
+	.labels = {"event", "status"},
 };
 static const struct ns_family_desc connect_desc = {
 	.name = "novascope_rdma_connect_latency_seconds",
 	.help = "Time from rdma_connect to its ESTABLISHED event, per process name.",
 	.type = NS_HISTOGRAM,
-	.labels = { "comm" },
+	.labels = {"comm"},
 	.min_slot = 12, /* 8us */
 	.max_slot = 35, /* ~69s */
 	.scale = 1e-9,
@@ -55,20 +55,20 @@ static const struct ns_family_desc mr_count_desc = {
 	.name = "novascope_rdma_mr_registrations_total",
 	.help = "Successful memory registrations (ibv_reg_mr family), per process name.",
 	.type = NS_COUNTER,
-	.labels = { "comm" },
+	.labels = {"comm"},
 };
 static const struct ns_family_desc mr_bytes_desc = {
 	.name = "novascope_rdma_mr_registered_bytes_total",
 	.help = "Bytes registered by successful memory registrations, per process name.",
 	.type = NS_COUNTER,
-	.labels = { "comm" },
+	.labels = {"comm"},
 };
 static const struct ns_family_desc mr_lat_desc = {
 	.name = "novascope_rdma_mr_registration_latency_seconds",
 	.help = "Duration of successful memory registrations (pinning and mapping), per process "
 		"name.",
 	.type = NS_HISTOGRAM,
-	.labels = { "comm" },
+	.labels = {"comm"},
 	.min_slot = 10, /* 2us */
 	.max_slot = 35,
 	.scale = 1e-9,
@@ -104,8 +104,8 @@ static const char *const call_names[NS_RDMA_NCALLS] = {
 
 struct priv {
 	struct rdma_uprobes_bpf *skel;
-	bool multi;                           /* uprobe_multi links, else perf uprobes */
-	int link_fds[2 * NS_RDMA_MAX_LIBS];   /* uprobe_multi links */
+	bool multi; /* uprobe_multi links, else perf uprobes */
+	int link_fds[2 * NS_RDMA_MAX_LIBS]; /* uprobe_multi links */
 	int nfds;
 	struct bpf_link **links; /* perf uprobes */
 	size_t nlinks;
@@ -140,8 +140,7 @@ static bool check(struct ns_probe *p, const struct ns_features *f)
 		ns_probe_set_reason(p, "kernel lacks BPF cookies for uprobes (5.15+)");
 		return false;
 	}
-	n = ns_rdma_find_libs(lib_path(NULL), libs, NS_RDMA_MAX_LIBS, p->reason,
-			      sizeof(p->reason));
+	n = ns_rdma_find_libs(lib_path(NULL), libs, NS_RDMA_MAX_LIBS, p->reason, sizeof(p->reason));
 	if (!n)
 		return false;
 	for (int i = 0; i < n; i++) {
@@ -182,7 +181,7 @@ static int attach_perf(struct ns_probe *p, struct priv *pv, struct bpf_program *
 /* Attach rdma_enter/rdma_exit to every traced function this file defines; how many. */
 static int attach_lib(struct ns_probe *p, struct priv *pv, const char *lib)
 {
-	struct bpf_program *progs[2] = { pv->skel->progs.rdma_enter, pv->skel->progs.rdma_exit };
+	struct bpf_program *progs[2] = {pv->skel->progs.rdma_enter, pv->skel->progs.rdma_exit};
 	__u64 offs[NS_RDMA_NCALLS], cookies[NS_RDMA_NCALLS];
 	unsigned int n = 0;
 	int err;

@@ -113,10 +113,10 @@ const char *ns_rdma_cm_event_name(unsigned int ev, char *buf, size_t n)
 	/* enum rdma_cm_event_type (<rdma/rdma_cma.h>, include/rdma/rdma_cm.h): same numbering in
 	 * the library and the kernel. */
 	static const char *const names[] = {
-		"ADDR_RESOLVED", "ADDR_ERROR",	    "ROUTE_RESOLVED", "ROUTE_ERROR",
-		"CONNECT_REQUEST", "CONNECT_RESPONSE", "CONNECT_ERROR", "UNREACHABLE",
-		"REJECTED",	   "ESTABLISHED",      "DISCONNECTED",	"DEVICE_REMOVAL",
-		"MULTICAST_JOIN",  "MULTICAST_ERROR",  "ADDR_CHANGE",	"TIMEWAIT_EXIT",
+		"ADDR_RESOLVED",   "ADDR_ERROR",       "ROUTE_RESOLVED", "ROUTE_ERROR",
+		"CONNECT_REQUEST", "CONNECT_RESPONSE", "CONNECT_ERROR",	 "UNREACHABLE",
+		"REJECTED",	   "ESTABLISHED",      "DISCONNECTED",	 "DEVICE_REMOVAL",
+		"MULTICAST_JOIN",  "MULTICAST_ERROR",  "ADDR_CHANGE",	 "TIMEWAIT_EXIT",
 	};
 
 	if (ev < sizeof(names) / sizeof(names[0]))
@@ -179,7 +179,7 @@ int ns_rdma_read_small(const char *path, char *buf, size_t n, size_t *len)
 		else if ((size_t)got == n - 1)
 			err = -EFBIG;
 		else
-			buf[*len = (size_t)got] = 0;
+			buf[ *len = (size_t)got] = 0;
 	}
 	close(fd);
 	return err;

@@ -41,7 +41,7 @@ static const struct ns_family_desc runq_desc = {
 	.name = "novascope_runqueue_latency_seconds",
 	.help = "Time tasks spent runnable in a run queue before running, per cgroup.",
 	.type = NS_HISTOGRAM,
-	.labels = { "cgroup" },
+	.labels = {"cgroup"},
 	.min_slot = 9, /* le 1.024us .. 17.2s */
 	.max_slot = 33,
 	.scale = 1e-9,
@@ -53,7 +53,7 @@ static const struct ns_family_desc csw_desc = {
 	.help = "Tasks switched out, per cgroup: voluntary (blocked) or involuntary (still "
 		"runnable: preempted or yielded).",
 	.type = NS_COUNTER,
-	.labels = { "cgroup", "kind" },
+	.labels = {"cgroup", "kind"},
 	.other_reserve = 2,
 	.stale_after = STALE_AFTER,
 };
@@ -62,7 +62,7 @@ static const struct ns_family_desc migr_desc = {
 	.name = "novascope_cpu_migrations_total",
 	.help = "Tasks moved to another CPU (sched_migrate_task), per cgroup.",
 	.type = NS_COUNTER,
-	.labels = { "cgroup" },
+	.labels = {"cgroup"},
 	.stale_after = STALE_AFTER,
 };
 
@@ -70,7 +70,7 @@ static const struct ns_family_desc vrunq_desc = {
 	.name = "novascope_vcpu_runqueue_latency_seconds",
 	.help = "Time a VM's vCPU threads spent runnable in a host run queue before running.",
 	.type = NS_HISTOGRAM,
-	.labels = { "vm" },
+	.labels = {"vm"},
 	.min_slot = 9,
 	.max_slot = 33,
 	.scale = 1e-9,
@@ -81,7 +81,7 @@ static const struct ns_family_desc steal_desc = {
 	.name = "novascope_vcpu_steal_seconds_total",
 	.help = "Total host run-queue wait of a VM's vCPU threads: what the guest sees as steal.",
 	.type = NS_COUNTER,
-	.labels = { "vm" },
+	.labels = {"vm"},
 	.stale_after = STALE_AFTER,
 };
 
@@ -105,7 +105,7 @@ struct priv {
 	struct sched_bpf *skel;
 	unsigned int depth;
 	struct ns_family_desc runq, csw, migr; /* with room for the configured cap */
-	struct ns_labelcap *labels;            /* the cap on cgroup label values */
+	struct ns_labelcap *labels; /* the cap on cgroup label values */
 	struct cg_ent *cg;
 	size_t ncg;
 	struct vm_ent *vm;
@@ -383,8 +383,9 @@ static int collect_cgroups(struct priv *pv, struct ns_registry *r)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ns_sched_cg_stat *c = (const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct cg_ent *old = !pv->ncg ? NULL :
-			bsearch(cur + i * rec, pv->cg, pv->ncg, sizeof(*pv->cg), cmp_u64);
+		struct cg_ent *old = !pv->ncg ? NULL
+					      : bsearch(cur + i * rec, pv->cg, pv->ncg,
+							sizeof(*pv->cg), cmp_u64);
 		struct cg_ent *e = &next[keep];
 
 		if (old) {
@@ -456,8 +457,9 @@ static int collect_vms(struct priv *pv, struct ns_registry *r)
 	for (size_t i = 0; i < n; i++) {
 		const struct ns_sched_vcpu_stat *c =
 			(const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct vm_ent *old = !pv->nvm ? NULL :
-			bsearch(cur + i * rec, pv->vm, pv->nvm, sizeof(*pv->vm), cmp_u64);
+		struct vm_ent *old = !pv->nvm ? NULL
+					      : bsearch(cur + i * rec, pv->vm, pv->nvm,
+							sizeof(*pv->vm), cmp_u64);
 		struct vm_ent *e = &next[keep];
 		__u32 key = (__u32)cur[i * rec];
 
@@ -513,7 +515,7 @@ static void stop(struct ns_probe *p)
 
 static int sleeper(void *arg)
 {
-	struct timespec nap = { 0, 100000 };
+	struct timespec nap = {0, 100000};
 	FILE *f = fopen(arg, "we");
 
 	/* Alone in a cgroup of its own, so that its series holds only these switches. */

@@ -31,7 +31,7 @@ static const struct ns_family_desc lat_desc = {
 	.name = "novascope_syscall_latency_seconds",
 	.help = "Time from syscall entry to exit, per syscall, excluding the collector's own.",
 	.type = NS_HISTOGRAM,
-	.labels = { "syscall" },
+	.labels = {"syscall"},
 	/* 2^9 ns (512ns) .. 2^34 ns (~17s): fast calls fold into the first bucket. */
 	.min_slot = 8,
 	.max_slot = 34,
@@ -42,13 +42,13 @@ static const struct ns_family_desc err_desc = {
 	.name = "novascope_syscall_errors_total",
 	.help = "Syscalls that returned an error (-4095..-1), per syscall.",
 	.type = NS_COUNTER,
-	.labels = { "syscall" },
+	.labels = {"syscall"},
 };
 
 struct priv {
 	struct syscall_bpf *skel;
 	struct ns_syscall_stat *prev; /* cumulative totals at the last collection, per nr */
-	void *keys, *vals;            /* batch lookup buffers */
+	void *keys, *vals; /* batch lookup buffers */
 	int cgroup_fd;
 };
 
@@ -141,8 +141,8 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
 		return err;
 	}
-	if (pv->cgroup_fd >= 0 &&
-	    bpf_map_update_elem(bpf_map__fd(pv->skel->maps.cgroup_filter), &zero, &pv->cgroup_fd, 0)) {
+	if (pv->cgroup_fd >= 0 && bpf_map_update_elem(bpf_map__fd(pv->skel->maps.cgroup_filter),
+						      &zero, &pv->cgroup_fd, 0)) {
 		ns_probe_set_reason(p, "set cgroup filter: %s", strerror(errno));
 		return -errno;
 	}

@@ -31,32 +31,47 @@
 /* ---- families: [0] without the netns label, [1] with it (--tcp.per-netns) ---- */
 enum { F_RTT, F_CONNLAT, F_RETRANS, F_RESETS, F_BYTES, F_ACTIVE, F_DURATION, F_N };
 
-static struct ns_family_desc fams[2][F_N] = { {
-	[F_RTT] = { .name = "novascope_tcp_rtt_seconds",
-		    .help = "Smoothed RTT (srtt) of established connections, one sample per segment received.",
-		    .type = NS_HISTOGRAM, .labels = { "class" }, .min_slot = 9, .max_slot = 34,
-		    .scale = 1e-9 },
-	[F_CONNLAT] = { .name = "novascope_tcp_connect_latency_seconds",
-			.help = "Active opens: connect() (SYN_SENT) to ESTABLISHED.",
-			.type = NS_HISTOGRAM, .labels = { "class" }, .min_slot = 9, .max_slot = 34,
-			.scale = 1e-9 },
-	[F_RETRANS] = { .name = "novascope_tcp_retransmitted_segments_total",
-			.help = "Segments retransmitted (GSO segments counted, failed attempts not): the kernel's TcpRetransSegs.",
-			.type = NS_COUNTER, .labels = { "class" } },
-	[F_RESETS] = { .name = "novascope_tcp_resets_total",
-		       .help = "TCP resets sent and received.",
-		       .type = NS_COUNTER, .labels = { "class", "direction" } },
-	[F_BYTES] = { .name = "novascope_tcp_bytes_total",
-		      .help = "Data bytes sent (acknowledged by the peer) and received (in order).",
-		      .type = NS_COUNTER, .labels = { "class", "direction" } },
-	[F_ACTIVE] = { .name = "novascope_tcp_connections_active",
-		       .help = "Established connections (seen established, not yet closed).",
-		       .type = NS_GAUGE, .labels = { "class" } },
-	[F_DURATION] = { .name = "novascope_tcp_connection_duration_seconds",
-			 .help = "Lifetime of closed connections, from connect()/accept to close.",
-			 .type = NS_HISTOGRAM, .labels = { "class" }, .min_slot = 16,
-			 .max_slot = 46, .scale = 1e-9 },
-} };
+static struct ns_family_desc fams[2][F_N] = {{
+	[F_RTT] = {.name = "novascope_tcp_rtt_seconds",
+		   .help = "Smoothed RTT (srtt) of established connections, one sample per segment "
+			   "received.",
+		   .type = NS_HISTOGRAM,
+		   .labels = {"class"},
+		   .min_slot = 9,
+		   .max_slot = 34,
+		   .scale = 1e-9},
+	[F_CONNLAT] = {.name = "novascope_tcp_connect_latency_seconds",
+		       .help = "Active opens: connect() (SYN_SENT) to ESTABLISHED.",
+		       .type = NS_HISTOGRAM,
+		       .labels = {"class"},
+		       .min_slot = 9,
+		       .max_slot = 34,
+		       .scale = 1e-9},
+	[F_RETRANS] = {.name = "novascope_tcp_retransmitted_segments_total",
+		       .help = "Segments retransmitted (GSO segments counted, failed attempts "
+			       "not): the kernel's TcpRetransSegs.",
+		       .type = NS_COUNTER,
+		       .labels = {"class"}},
+	[F_RESETS] = {.name = "novascope_tcp_resets_total",
+		      .help = "TCP resets sent and received.",
+		      .type = NS_COUNTER,
+		      .labels = {"class", "direction"}},
+	[F_BYTES] = {.name = "novascope_tcp_bytes_total",
+		     .help = "Data bytes sent (acknowledged by the peer) and received (in order).",
+		     .type = NS_COUNTER,
+		     .labels = {"class", "direction"}},
+	[F_ACTIVE] = {.name = "novascope_tcp_connections_active",
+		      .help = "Established connections (seen established, not yet closed).",
+		      .type = NS_GAUGE,
+		      .labels = {"class"}},
+	[F_DURATION] = {.name = "novascope_tcp_connection_duration_seconds",
+			.help = "Lifetime of closed connections, from connect()/accept to close.",
+			.type = NS_HISTOGRAM,
+			.labels = {"class"},
+			.min_slot = 16,
+			.max_slot = 46,
+			.scale = 1e-9},
+}};
 
 struct totals {
 	struct ns_tcp_stat s;
@@ -336,7 +351,7 @@ static void report(struct ns_probe *p, const struct ns_registry *r, unsigned int
 /* In a child: ST_CONNS loopback connections, each carrying ST_BYTES from client to server. */
 static int loopback_burst(void *arg)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 	char b[ST_BYTES];
 	int l = socket(AF_INET, SOCK_STREAM, 0);

@@ -71,11 +71,11 @@ static int tp_nargs(const char *tp)
 
 bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 {
-	static const char *const need[] = { "inet_sock_set_state", "tcp_probe",
-					    "tcp_retransmit_skb" };
-	const char *send = ns_btf_tracepoint_exists("tcp_sendmsg_locked") ? "tcp_sendmsg_locked" :
-			   ns_btf_tracepoint_exists("sock_send_length") ? "sock_send_length" :
-									    "none";
+	static const char *const need[] = {"inet_sock_set_state", "tcp_probe",
+					   "tcp_retransmit_skb"};
+	const char *send = ns_btf_tracepoint_exists("tcp_sendmsg_locked") ? "tcp_sendmsg_locked"
+			   : ns_btf_tracepoint_exists("sock_send_length") ? "sock_send_length"
+									  : "none";
 
 	if (!f->btf) {
 		ns_probe_set_reason(p, "%s", f->btf_why);
@@ -174,8 +174,8 @@ static void resolve_cgroups(struct tcp_bpf *skel, const struct ns_tcp_classes *c
  * max_entries of the never-filled `cfg` map, so a changed configuration is a layout change
  * and the pins are replaced instead of adopted.
  */
-static const char *const pinned_maps[] = { "stats", "conn_stats", "slot_ids", "free_slots",
-					   "sk_infos", "cfg", NULL };
+static const char *const pinned_maps[] = {"stats",    "conn_stats", "slot_ids", "free_slots",
+					  "sk_infos", "cfg",	    NULL};
 
 static __u32 cfg_fingerprint(const struct ns_tcp_classes *cl, bool per_netns)
 {
@@ -185,8 +185,8 @@ static __u32 cfg_fingerprint(const struct ns_tcp_classes *cl, bool per_netns)
 	int ng = ns_tcp_globs(cl, g);
 
 	ns_tcp_port_tables(cl, lp, rp);
-#define MIX(p, n)                                                                                  \
-	for (size_t i_ = 0; i_ < (n); i_++)                                                       \
+#define MIX(p, n)                           \
+	for (size_t i_ = 0; i_ < (n); i_++) \
 		h = (h ^ ((const __u8 *)(p))[i_]) * 1099511628211ULL;
 	MIX(lp, sizeof(lp));
 	MIX(rp, sizeof(rp));
@@ -211,7 +211,7 @@ static void push_free_slots(struct tcp_bpf *skel)
 
 static int attach_flush(struct ns_probe *p, struct tcp_bpf *skel)
 {
-	union bpf_iter_link_info info = { .map.map_fd = (__u32)bpf_map__fd(skel->maps.sk_infos) };
+	union bpf_iter_link_info info = {.map.map_fd = (__u32)bpf_map__fd(skel->maps.sk_infos)};
 	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
 			    .link_info_len = sizeof(info));
 	struct bpf_link *l = bpf_program__attach_iter(skel->progs.flush_iter, &opts);
@@ -327,7 +327,6 @@ struct bpf_map *ns_tcp_core_events_map(struct ns_probe *p)
 	core.rb_owner = p;
 	return core.skel->maps.events;
 }
-
 
 int ns_tcp_core_on_event(struct ns_probe *p, const void *data, size_t size)
 {
