@@ -44,6 +44,9 @@ static const struct opt opts[] = {
 	{ "log.format", O_STR, F(log_format), "text", "Log format: text or json." },
 	{ "syscall.cgroup", O_STR, F(syscall_cgroup), NULL,
 	  "Only trace syscalls of tasks in this cgroup v2 directory (and below)." },
+	{ "block.slow-threshold", O_DURATION, F(block_slow_threshold_ns), "50ms",
+	  "Block requests with at least this device time are logged and counted per cgroup "
+	  "(novascope_block_slow_io_total); 0 turns this off." },
 	{ "duration", O_DURATION, F(report_duration_ns), "10s",
 	  "report: how long to trace before printing.", 1000000ULL },
 	{ "top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000 },

@@ -38,6 +38,8 @@ struct ns_config {
 	bool list_probes;
 	/* syscall probe */
 	char *syscall_cgroup;
+	/* block probe */
+	uint64_t block_slow_threshold_ns;
 	/* report / selftest subcommands */
 	uint64_t report_duration_ns;
 	unsigned int report_top;

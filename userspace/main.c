@@ -277,9 +277,22 @@ static int run_daemon(const struct ns_config *c)
 	return 0;
 }
 
+/* `novascope report <alias>` names a probe by its domain as users say it. */
+static const char *const report_aliases[][2] = {
+	{ "disk", "block" },
+};
+
+static struct ns_probe *report_probe(const char *name)
+{
+	for (size_t i = 0; i < sizeof(report_aliases) / sizeof(report_aliases[0]); i++)
+		if (!strcmp(name, report_aliases[i][0]))
+			name = report_aliases[i][1];
+	return ns_probe_find(name);
+}
+
 static int run_report(const struct ns_config *c)
 {
-	struct ns_probe *p = c->nargs ? ns_probe_find(c->args[0]) : NULL;
+	struct ns_probe *p = c->nargs ? report_probe(c->args[0]) : NULL;
 	struct ns_registry *r;
 	uint64_t deadline;
 	int ret = 1;

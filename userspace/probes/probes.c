@@ -5,6 +5,7 @@
 
 struct ns_probe ns_probes[] = {
 	{ .ops = &ns_syscall_probe },
+	{ .ops = &ns_block_probe },
 };
 
 const size_t ns_nprobes = sizeof(ns_probes) / sizeof(ns_probes[0]);

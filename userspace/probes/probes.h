@@ -5,5 +5,6 @@
 #include "probe.h"
 
 extern const struct ns_probe_ops ns_syscall_probe;
+extern const struct ns_probe_ops ns_block_probe;
 
 #endif
