@@ -207,11 +207,37 @@ static __always_inline void emit_slow(struct request *rq, struct start *s, __u64
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/*
+ * A request that ends without having been issued while we watched: an empty pre-flush write
+ * the flush machinery answered once its flush request completed, a write-through device's
+ * no-op flush, a request failed while queued. The kernel counts these as completed I/Os
+ * (/proc/diskstats); so do we, in phase "device" with the time since the request was
+ * allocated (rq->start_time_ns, set for every request that iostats accounts). A request
+ * already in flight when we attached is not IDLE and is skipped.
+ */
+static __always_inline void on_unissued_end(struct request *rq, struct ns_block_stat *st,
+					    __u32 len)
+{
+	__u64 start, now;
+
+	if (!st)
+		return;
+	if (BPF_CORE_READ(rq, state) != MQ_RQ_IDLE) {
+		count(NS_BLOCK_CNT_ISSUE_UNSEEN);
+		return;
+	}
+	start = BPF_CORE_READ(rq, start_time_ns);
+	now = bpf_ktime_get_ns();
+	ns_hist_record(&st->device, start && start <= now ? now - start : 0);
+	record_size(&st->size, len);
+}
+
 static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr_bytes)
 {
-	__u64 key = (__u64)rq, now, delta;
+	__u64 key = (__u64)rq, delta;
 	struct ns_block_stat *st = stat_of(rq);
 	struct start *s;
+	__u32 len;
 
 	if (st) {
 		__sync_fetch_and_add(&st->bytes, nr_bytes);
@@ -222,20 +248,23 @@ static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr
 	 * blk_update_request() fires this before it consumes nr_bytes, and drivers may complete
 	 * a request in parts: only the call that covers what is left ends it.
 	 */
-	if (nr_bytes < BPF_CORE_READ(rq, __data_len))
+	len = BPF_CORE_READ(rq, __data_len);
+	if (nr_bytes < len)
 		return 0;
 	s = bpf_map_lookup_elem(&starts, &key);
-	if (!s)
-		return 0; /* issued before we attached, or the map was full */
-	if (s->issued && st) {
-		now = bpf_ktime_get_ns();
-		delta = now - s->issued;
+	if (!s || !s->issued) {
+		if (s)
+			bpf_map_delete_elem(&starts, &key);
+		on_unissued_end(rq, st, len);
+		return 0;
+	}
+	delta = bpf_ktime_get_ns() - s->issued;
+	if (st) {
 		ns_hist_record(&st->device, delta);
 		record_size(&st->size, s->bytes);
-		if (slow_ns && delta >= slow_ns)
-			emit_slow(rq, s, delta, error);
 	}
-	/* Also ends requests failed while still queued (never issued). */
+	if (slow_ns && delta >= slow_ns)
+		emit_slow(rq, s, delta, error);
 	bpf_map_delete_elem(&starts, &key);
 	return 0;
 }

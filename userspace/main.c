@@ -302,6 +302,8 @@ static int run_report(const struct ns_config *c)
 		ns_for_each_probe(q)
 			if (q->ops->report_family)
 				fprintf(stderr, " %s", q->ops->name);
+		for (size_t i = 0; i < sizeof(report_aliases) / sizeof(report_aliases[0]); i++)
+			fprintf(stderr, " %s (= %s)", report_aliases[i][0], report_aliases[i][1]);
 		fprintf(stderr, "\n");
 		return 2;
 	}

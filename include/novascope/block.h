@@ -16,8 +16,10 @@
 
 /* Indexes of the per-CPU counters array. */
 enum {
-	NS_BLOCK_CNT_INFLIGHT_FULL = 0, /* no room in the start-time map: latency not measured */
+	NS_BLOCK_CNT_INFLIGHT_FULL = 0, /* start-time map update failed (full): not measured */
 	NS_BLOCK_CNT_STATS_FULL,        /* no room in the stats map: nothing recorded */
+	NS_BLOCK_CNT_ISSUE_UNSEEN,      /* ended without a start entry although issued: in flight
+					 * when we attached, or its issue event was lost */
 	NS_BLOCK_CNT_MAX,
 };
 

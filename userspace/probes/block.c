@@ -79,8 +79,10 @@ static const struct ns_family_desc slow_desc = {
 static const struct ns_family_desc untracked_desc = {
 	.name = "novascope_block_untracked_requests_total",
 	.help = "Block requests whose latency was not measured: reason=\"inflight_full\" (no room "
-		"in the start-time map), \"stats_full\" (no room for a new device/op), \"expired\" "
-		"(start entries of requests never seen to end, removed after 10 minutes).",
+		"in the start-time map), \"stats_full\" (no room for a new device/op), "
+		"\"issue_unseen\" (ended without its issue seen: in flight when the probe attached, "
+		"or an event lost), \"expired\" (start entries of requests never seen to end, "
+		"removed after 10 minutes).",
 	.type = NS_COUNTER,
 	.labels = { "reason" },
 };
@@ -262,6 +264,10 @@ static void export_key(struct ns_registry *r, const char *dev, const char *op,
 static void drop_device(struct priv *pv, __u32 dev)
 {
 	int fd = bpf_map__fd(pv->skel->maps.stats);
+	char mm[32];
+
+	snprintf(mm, sizeof(mm), "%u:%u", NS_BLOCK_MAJOR(dev), NS_BLOCK_MINOR(dev));
+	ns_log(NS_LOG_INFO, "block device gone: dropping its statistics", "dev", mm, NULL);
 
 	for (size_t i = 0; i < pv->nprev;) {
 		if (pv->prev[i].key.dev != dev) {
@@ -346,7 +352,8 @@ static void sweep_starts(struct priv *pv, uint64_t now)
 
 static void collect_counters(struct priv *pv, struct ns_registry *r)
 {
-	static const char *const reasons[NS_BLOCK_CNT_MAX] = { "inflight_full", "stats_full" };
+	static const char *const reasons[NS_BLOCK_CNT_MAX] = { "inflight_full", "stats_full",
+							       "issue_unseen" };
 	struct ns_family *f = ns_family(r, &untracked_desc);
 
 	for (__u32 i = 0; i < NS_BLOCK_CNT_MAX; i++) {
