@@ -13,14 +13,14 @@ assert p["state"]=="up" and p["hook"].startswith("raw_tp"), p' || ns_fail "block
 ns_ok "block probe up on raw_tp"
 blk_loop none
 n=$BLK_NAME
-for sched in none mq-deadline; do
-	echo "$sched" >"/sys/block/$n/queue/scheduler"
+
+round() {
+	local sched=$1 rq rd
 	blk_snapshot "$n" "$NS_TMP/a"
 	dd if=/dev/zero of="$BLK_DEV" bs=4k count=500 oflag=direct status=none
 	dd if=/dev/zero of="$BLK_DEV" bs=4k count=500 seek=1000 conv=fsync status=none
 	dd if="$BLK_DEV" of=/dev/null bs=32k count=200 iflag=direct status=none
 	blk_snapshot "$n" "$NS_TMP/b"
-	echo "scheduler $sched:"
 	blk_compare "$NS_TMP/a" "$NS_TMP/b" "$n"
 	rq=$(blk_delta "$NS_TMP/a" "$NS_TMP/b" novascope_block_io_latency_seconds_count "device=\"$n\"" 'op="read"' 'phase="queue"')
 	rd=$(blk_delta "$NS_TMP/a" "$NS_TMP/b" novascope_block_io_latency_seconds_count "device=\"$n\"" 'op="read"' 'phase="device"')
@@ -29,5 +29,11 @@ for sched in none mq-deadline; do
 	else
 		blk_expect "reads with queue time (mq-deadline)" "$rd" "$rq"
 	fi
+}
+
+for sched in none mq-deadline; do
+	echo "$sched" >"/sys/block/$n/queue/scheduler"
+	echo "scheduler $sched:"
+	blk_try "raw_tp, scheduler $sched" round "$sched"
 done
 ns_ok "raw_tp flavour matches /proc/diskstats exactly"
