@@ -72,6 +72,9 @@ static const struct opt opts[] = {
 	{ "alertmanager.resend-interval", O_DURATION, F(alertmanager_resend_ns), "1m",
 	  "How often firing alerts are sent again (keep below Alertmanager's resolve_timeout).",
 	  1000000000ULL },
+	{ "block.slow-threshold", O_DURATION, F(block_slow_threshold_ns), "50ms",
+	  "Block requests with at least this device time are logged and counted per cgroup "
+	  "(novascope_block_slow_io_total); 0 turns this off." },
 	{ "duration", O_DURATION, F(report_duration_ns), "10s",
 	  "report: how long to trace before printing.", 1000000ULL },
 	{ "top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000 },

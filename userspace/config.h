@@ -58,6 +58,8 @@ struct ns_config {
 	struct ns_strlist alertmanager_urls;
 	uint64_t alertmanager_timeout_ns;
 	uint64_t alertmanager_resend_ns;
+	/* block probe */
+	uint64_t block_slow_threshold_ns;
 	/* report / selftest subcommands */
 	uint64_t report_duration_ns;
 	unsigned int report_top;

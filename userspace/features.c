@@ -241,3 +241,27 @@ bool ns_uprobe_multi_supported(void)
 	close(fd);
 	return cached;
 }
+
+int ns_btf_tracepoint_nargs(const char *name)
+{
+	struct btf *btf = ns_vmlinux_btf();
+	const struct btf_type *t;
+	char tname[128];
+	int id;
+
+	if (!btf)
+		return -1;
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	/* typedef -> pointer -> func_proto (void *__data, TP_PROTO args...) */
+	t = btf__type_by_id(btf, (__u32)id);
+	t = t ? btf__type_by_id(btf, t->type) : NULL;
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		return -1;
+	return btf_vlen(t) - 1;
+}

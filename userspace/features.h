@@ -30,6 +30,9 @@ bool ns_tracepoint_exists(const char *category, const char *name);
 bool ns_btf_tracepoint_exists(const char *name);
 /* Is there a BTF struct member (CO-RE style question asked from userspace)? */
 bool ns_btf_has_member(const char *struct_name, const char *member);
+/* Arguments of a BTF-enabled tracepoint (its TP_PROTO, without the leading void *), or -1 when
+ * vmlinux BTF does not have it. For tracepoints whose prototype changed between kernels. */
+int ns_btf_tracepoint_nargs(const char *name);
 /* Cached vmlinux BTF (struct btf *), or NULL. */
 void *ns_vmlinux_btf(void);
 

@@ -316,11 +316,23 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 	return 0;
 }
 
+/* `novascope report <alias>` names a probe by its domain as users say it. */
+static const char *const report_aliases[][2] = {
+	{ "disk", "block" },
+	{ "runq", "sched" }, /* what an SRE who knows runqlat types */
+};
+
+static struct ns_probe *report_probe(const char *name)
+{
+	for (size_t i = 0; i < sizeof(report_aliases) / sizeof(report_aliases[0]); i++)
+		if (!strcmp(name, report_aliases[i][0]))
+			name = report_aliases[i][1];
+	return ns_probe_find(name);
+}
+
 static int run_report(const struct ns_config *c)
 {
-	/* "runq" is what an SRE knowing runqlat types: the sched probe's histogram. */
-	const char *name = c->nargs && !strcmp(c->args[0], "runq") ? "sched" : c->args[0];
-	struct ns_probe *p = c->nargs ? ns_probe_find(name) : NULL;
+	struct ns_probe *p = c->nargs ? report_probe(c->args[0]) : NULL;
 	struct ring_buffer *rb = NULL;
 	struct ns_registry *r;
 	struct bpf_map *m;
@@ -332,6 +344,8 @@ static int run_report(const struct ns_config *c)
 		ns_for_each_probe(q)
 			if (q->ops->report_family || q->ops->report)
 				fprintf(stderr, " %s", q->ops->name);
+		for (size_t i = 0; i < sizeof(report_aliases) / sizeof(report_aliases[0]); i++)
+			fprintf(stderr, " %s (= %s)", report_aliases[i][0], report_aliases[i][1]);
 		fprintf(stderr, "\n");
 		return 2;
 	}

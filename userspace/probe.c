@@ -135,6 +135,11 @@ __u64 ns_percpu_u64_sum(struct bpf_map *map, __u32 key)
 
 const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char *why, size_t n)
 {
+	/* Tests exercise the fallback on kernels that have both: NOVASCOPE_TP_FLAVOUR=raw_tp. */
+	const char *force = getenv("NOVASCOPE_TP_FLAVOUR");
+
+	if (force && !strcmp(force, "raw_tp") && f->raw_tp && ns_btf_tracepoint_exists(tp))
+		return "raw_tp";
 	if (f->tp_btf && ns_btf_tracepoint_exists(tp))
 		return "tp_btf";
 	if (f->raw_tp && ns_btf_tracepoint_exists(tp))

@@ -12,6 +12,7 @@ struct ns_probe ns_probes[] = {
 	{ .ops = &ns_kvm_probe },
 	{ .ops = &ns_tcp_probe },
 	{ .ops = &ns_migration_probe },
+	{ .ops = &ns_block_probe },
 };
 
 const size_t ns_nprobes = sizeof(ns_probes) / sizeof(ns_probes[0]);

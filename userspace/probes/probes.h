@@ -12,5 +12,6 @@ extern const struct ns_probe_ops ns_sched_probe;
 extern const struct ns_probe_ops ns_kvm_probe;
 extern const struct ns_probe_ops ns_tcp_probe;
 extern const struct ns_probe_ops ns_migration_probe;
+extern const struct ns_probe_ops ns_block_probe;
 
 #endif

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Block I/O latency split into queue time (insert -> issue) and device time (issue -> final
+ * completion), per whole-disk device and REQ_OP, with request sizes, completed bytes and
+ * errors. Requests slower than slow_ns on the device go to the ring buffer with their owner.
+ *
+ * Start times live in a preallocated hash keyed by the request pointer: a request has no
+ * local storage of its own (task and socket storage do not apply), and a preallocated map
+ * never allocates in the completion path, which often runs in hard or soft IRQ context.
+ *
+ * Hooks: block_rq_insert, block_rq_issue, block_rq_complete, block_rq_requeue and
+ * block_rq_merge, tp_btf preferred, raw_tp fallback. Both flavours see the TP_PROTO arguments,
+ * so the classic tracepoint's struct rename (trace_event_raw_block_rq_complete became
+ * ..._block_rq_completion in 5.14) does not concern us.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "novascope/block.h"
+#include "hist.bpf.h"
+
+/* Set before load. */
+/* 5.11 (a54895fa) dropped the request_queue argument of block_rq_{insert,issue,requeue,merge}:
+ * before, the request is their second argument. Userspace reads the prototype from BTF. */
+const volatile bool rq_arg_second = false;
+/* Device time at or above this emits a slow-I/O event; 0 disables events (and the owner
+ * capture they need). */
+const volatile __u64 slow_ns = 0;
+
+enum { START_REQUEUED = 1 };
+
+struct start {
+	__u64 queued; /* insert or requeue time; 0 when the request bypassed the scheduler */
+	__u64 issued; /* issue time; 0 while queued */
+	__u64 cgroup; /* owner, captured only when slow events are on */
+	__u32 pid;
+	__u32 bytes; /* request size at issue */
+	__u32 flags;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NS_BLOCK_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* ~1.2 KiB per CPU per pair: pay only for used */
+	__uint(max_entries, NS_BLOCK_MAX_STATS);
+	__type(key, struct ns_block_key);
+	__type(value, struct ns_block_stat);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NS_BLOCK_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+NS_DROPS_MAP(drops);
+
+static const struct ns_block_stat zero_stat;
+
+/* Before 6.0 a request pointed at its disk directly. */
+struct request___old {
+	struct gendisk *rq_disk;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		__sync_fetch_and_add(c, 1);
+}
+
+/* The tracepoints' dev field: disk_devt() of the whole disk, in the kernel's encoding. */
+static __always_inline __u32 rq_dev(struct request *rq)
+{
+	struct request___old *old = (void *)rq;
+	struct gendisk *disk;
+
+	/* 6.0 removed rq->rq_disk (f3fa33acca9f): the disk is reached through the queue. */
+	if (bpf_core_field_exists(old->rq_disk))
+		disk = BPF_CORE_READ(old, rq_disk);
+	else
+		disk = BPF_CORE_READ(rq, q, disk);
+	if (!disk)
+		return 0;
+	return NS_BLOCK_MKDEV(BPF_CORE_READ(disk, major), BPF_CORE_READ(disk, first_minor));
+}
+
+static __always_inline struct ns_block_stat *stat_of(struct request *rq)
+{
+	struct ns_block_key key;
+	struct ns_block_stat *st;
+
+	key.dev = rq_dev(rq);
+	key.op = BPF_CORE_READ(rq, cmd_flags) & NS_REQ_OP_MASK;
+	st = bpf_map_lookup_elem(&stats, &key);
+	if (st)
+		return st;
+	bpf_map_update_elem(&stats, &key, &zero_stat, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&stats, &key);
+	if (!st)
+		count(NS_BLOCK_CNT_STATS_FULL);
+	return st;
+}
+
+/* Slot of bytes-1 (so 4096 lands under le=4096), sum of the real sizes. */
+static __always_inline void record_size(struct ns_hist *h, __u32 bytes)
+{
+	__u32 slot = ns_log2(NS_BLOCK_SIZE_SLOT_VALUE(bytes));
+
+	if (slot >= NS_HIST_SLOTS)
+		slot = NS_HIST_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->sum, bytes);
+}
+
+static __always_inline void set_owner(struct start *s)
+{
+	if (!slow_ns)
+		return;
+	s->pid = bpf_get_current_pid_tgid() >> 32;
+	s->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+}
+
+static __always_inline int on_insert(struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	struct start *s = bpf_map_lookup_elem(&starts, &key);
+	struct start n = {};
+
+	if (s && (s->flags & START_REQUEUED)) {
+		/* Back from a requeue: its queue time runs from the requeue. */
+		s->flags &= ~START_REQUEUED;
+		return 0;
+	}
+	/* Anything else found is a stale entry of an earlier life of this request. */
+	n.queued = bpf_ktime_get_ns();
+	set_owner(&n);
+	if (bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
+		count(NS_BLOCK_CNT_INFLIGHT_FULL);
+	return 0;
+}
+
+static __always_inline int on_issue(struct request *rq)
+{
+	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
+	struct start *s = bpf_map_lookup_elem(&starts, &key);
+	struct ns_block_stat *st;
+	struct start n = {};
+
+	if (s && s->queued && !s->issued) {
+		st = stat_of(rq);
+		if (st)
+			ns_hist_record(&st->queue, now - s->queued);
+		s->issued = now;
+		s->bytes = BPF_CORE_READ(rq, __data_len);
+		s->flags = 0;
+		return 0;
+	}
+	/* Bypassed the scheduler (direct issue), or a stale entry: device time only. */
+	n.issued = now;
+	n.bytes = BPF_CORE_READ(rq, __data_len);
+	set_owner(&n);
+	if (bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
+		count(NS_BLOCK_CNT_INFLIGHT_FULL);
+	return 0;
+}
+
+static __always_inline void emit_slow(struct request *rq, struct start *s, __u64 device_ns,
+				      __u32 error)
+{
+	struct ns_block_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		ns_count_drop(&drops);
+		return;
+	}
+	e->device_ns = device_ns;
+	e->queue_ns = s->queued ? s->issued - s->queued : 0;
+	e->cgroup = s->cgroup;
+	e->pid = s->pid;
+	e->bytes = s->bytes;
+	e->error = error;
+	e->pad = 0;
+	__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
+	/* Re-read rather than stored: keeps struct start small for the common, fast case. */
+	e->dev = rq_dev(rq);
+	e->op = BPF_CORE_READ(rq, cmd_flags) & NS_REQ_OP_MASK;
+	/* Many slow I/Os arrive together when a disk stalls: the collector drains the buffer on
+	 * its own schedule instead of being woken per event. */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * A request that ends without having been issued while we watched: an empty pre-flush write
+ * the flush machinery answered once its flush request completed, a write-through device's
+ * no-op flush, a request failed while queued. The kernel counts these as completed I/Os
+ * (/proc/diskstats); so do we, in phase "device" with the time since the request was
+ * allocated (rq->start_time_ns, set for every request that iostats accounts). A request
+ * already in flight when we attached is not IDLE and is skipped.
+ */
+static __always_inline void on_unissued_end(struct request *rq, struct ns_block_stat *st,
+					    __u32 len)
+{
+	__u64 start, now;
+
+	if (!st)
+		return;
+	if (BPF_CORE_READ(rq, state) != MQ_RQ_IDLE) {
+		count(NS_BLOCK_CNT_ISSUE_UNSEEN);
+		return;
+	}
+	start = BPF_CORE_READ(rq, start_time_ns);
+	now = bpf_ktime_get_ns();
+	ns_hist_record(&st->device, start && start <= now ? now - start : 0);
+	record_size(&st->size, len);
+}
+
+static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr_bytes)
+{
+	__u64 key = (__u64)rq, delta;
+	struct ns_block_stat *st = stat_of(rq);
+	struct start *s;
+	__u32 len;
+
+	if (st) {
+		__sync_fetch_and_add(&st->bytes, nr_bytes);
+		if (error)
+			__sync_fetch_and_add(&st->errors, 1);
+	}
+	/*
+	 * blk_update_request() fires this before it consumes nr_bytes, and drivers may complete
+	 * a request in parts: only the call that covers what is left ends it.
+	 */
+	len = BPF_CORE_READ(rq, __data_len);
+	if (nr_bytes < len)
+		return 0;
+	s = bpf_map_lookup_elem(&starts, &key);
+	if (!s || !s->issued) {
+		if (s)
+			bpf_map_delete_elem(&starts, &key);
+		on_unissued_end(rq, st, len);
+		return 0;
+	}
+	delta = bpf_ktime_get_ns() - s->issued;
+	if (st) {
+		ns_hist_record(&st->device, delta);
+		record_size(&st->size, s->bytes);
+	}
+	if (slow_ns && delta >= slow_ns)
+		emit_slow(rq, s, delta, error);
+	bpf_map_delete_elem(&starts, &key);
+	return 0;
+}
+
+static __always_inline int on_requeue(struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	struct start *s = bpf_map_lookup_elem(&starts, &key);
+	struct start n = {};
+
+	if (s) {
+		/* Device time so far is lost; a new queue period starts unless still queued. */
+		if (s->issued || !s->queued)
+			s->queued = bpf_ktime_get_ns();
+		s->issued = 0;
+		s->flags |= START_REQUEUED;
+		return 0;
+	}
+	n.queued = bpf_ktime_get_ns();
+	n.flags = START_REQUEUED;
+	set_owner(&n);
+	if (bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
+		count(NS_BLOCK_CNT_INFLIGHT_FULL);
+	return 0;
+}
+
+/* The scheduler merged this request into another one and frees it: it will never issue. */
+static __always_inline int on_merge(struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	bpf_map_delete_elem(&starts, &key);
+	return 0;
+}
+
+/*
+ * Thin wrappers. The request is ctx[0] since 5.11 and ctx[1] before; rq_arg_second is
+ * constant after load, so the verifier only sees the branch this kernel takes.
+ */
+
+SEC("tp_btf/block_rq_insert")
+int block_rq_insert_btf(__u64 *ctx)
+{
+	if (rq_arg_second)
+		return on_insert((void *)ctx[1]);
+	return on_insert((void *)ctx[0]);
+}
+
+SEC("tp_btf/block_rq_issue")
+int block_rq_issue_btf(__u64 *ctx)
+{
+	if (rq_arg_second)
+		return on_issue((void *)ctx[1]);
+	return on_issue((void *)ctx[0]);
+}
+
+SEC("tp_btf/block_rq_requeue")
+int block_rq_requeue_btf(__u64 *ctx)
+{
+	if (rq_arg_second)
+		return on_requeue((void *)ctx[1]);
+	return on_requeue((void *)ctx[0]);
+}
+
+SEC("tp_btf/block_rq_merge")
+int block_rq_merge_btf(__u64 *ctx)
+{
+	if (rq_arg_second)
+		return on_merge((void *)ctx[1]);
+	return on_merge((void *)ctx[0]);
+}
+
+/* (struct request *rq, blk_status_t error, unsigned int nr_bytes); error was an int < 4.13. */
+SEC("tp_btf/block_rq_complete")
+int block_rq_complete_btf(__u64 *ctx)
+{
+	return on_complete((void *)ctx[0], (__u32)ctx[1], (__u32)ctx[2]);
+}
+
+SEC("raw_tp/block_rq_insert")
+int block_rq_insert_raw(__u64 *ctx)
+{
+	if (rq_arg_second)
+		return on_insert((void *)ctx[1]);
+	return on_insert((void *)ctx[0]);
+}
+
+SEC("raw_tp/block_rq_issue")
+int block_rq_issue_raw(__u64 *ctx)
+{
+	if (rq_arg_second)
+		return on_issue((void *)ctx[1]);
+	return on_issue((void *)ctx[0]);
+}
+
+SEC("raw_tp/block_rq_requeue")
+int block_rq_requeue_raw(__u64 *ctx)
+{
+	if (rq_arg_second)
+		return on_requeue((void *)ctx[1]);
+	return on_requeue((void *)ctx[0]);
+}
+
+SEC("raw_tp/block_rq_merge")
+int block_rq_merge_raw(__u64 *ctx)
+{
+	if (rq_arg_second)
+		return on_merge((void *)ctx[1]);
+	return on_merge((void *)ctx[0]);
+}
+
+SEC("raw_tp/block_rq_complete")
+int block_rq_complete_raw(__u64 *ctx)
+{
+	return on_complete((void *)ctx[0], (__u32)ctx[1], (__u32)ctx[2]);
+}
+
+char LICENSE[] SEC("license") = "GPL";
