@@ -14,30 +14,43 @@ void ns_selftest_collect(struct ns_selftest *t)
 	t->p->ops->collect(t->p, t->r);
 }
 
-double ns_selftest_total(struct ns_selftest *t, const char *family, const char *label,
-			 const char *value)
+static int label_index(const struct ns_family *f, const char *label)
+{
+	for (unsigned int i = 0; label && i < f->nlabels; i++)
+		if (!strcmp(f->d.labels[i], label))
+			return (int)i;
+	return -1;
+}
+
+double ns_selftest_total2(struct ns_selftest *t, const char *family, const char *l1,
+			  const char *v1, const char *l2, const char *v2)
 {
 	const struct ns_family *f;
 	double total = 0;
-	int li = -1;
+	int i1, i2;
 
 	ns_selftest_collect(t);
 	f = ns_family_find(t->r, family);
 	if (!f)
 		return 0;
-	for (unsigned int i = 0; label && i < f->nlabels; i++)
-		if (!strcmp(f->d.labels[i], label))
-			li = (int)i;
-	if (label && li < 0)
+	i1 = label_index(f, l1);
+	i2 = label_index(f, l2);
+	if ((l1 && i1 < 0) || (l2 && i2 < 0))
 		return 0;
 	for (size_t i = 0; i < f->nseries; i++) {
 		const struct ns_series *s = f->series[i];
 
-		if (label && strcmp(s->values[li], value))
+		if ((l1 && strcmp(s->values[i1], v1)) || (l2 && strcmp(s->values[i2], v2)))
 			continue;
 		total += f->d.type == NS_HISTOGRAM ? (double)ns_hist_count(s->slots) : s->value;
 	}
 	return total;
+}
+
+double ns_selftest_total(struct ns_selftest *t, const char *family, const char *label,
+			 const char *value)
+{
+	return ns_selftest_total2(t, family, label, value, NULL, NULL);
 }
 
 int ns_selftest_child(int (*fn)(void *arg), void *arg)

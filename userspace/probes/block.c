@@ -75,6 +75,7 @@ static const struct ns_family_desc slow_desc = {
 	.fold_label = 2,
 	.other_reserve = 20,
 	.stale_after = 600,
+	.carry = true, /* counted from ring-buffer events, not a kernel map */
 };
 static const struct ns_family_desc untracked_desc = {
 	.name = "novascope_block_untracked_requests_total",
@@ -183,17 +184,18 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 		bpf_object__for_each_program(prog, p->obj)
 			if (strstr(bpf_program__name(prog), "merge"))
 				bpf_program__set_autoload(prog, false);
+	/* In-flight start times are pinned too: requests issued under the old agent complete
+	 * under the new one. */
+	err = ns_probe_pin_maps(p, p->obj, cfg->pin_path,
+				NS_LV("stats", "counters", "starts", "events", "drops", NULL));
+	if (err)
+		return err;
 	err = block_bpf__load(pv->skel);
 	if (err) {
 		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
 		return err;
 	}
-	err = block_bpf__attach(pv->skel);
-	if (err) {
-		ns_probe_set_reason(p, "attach: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	return ns_probe_attach(p, p->obj);
 }
 
 static struct prev *prev_of(struct priv *pv, const struct ns_block_key *k)
@@ -479,6 +481,7 @@ static void stop(struct ns_probe *p)
 
 	if (!pv)
 		return;
+	ns_probe_detach(p);
 	block_bpf__destroy(pv->skel);
 	ns_blkdev_cache_free(pv->names);
 	free(pv->prev);
@@ -499,4 +502,5 @@ const struct ns_probe_ops ns_block_probe = {
 	.events_map = events_map,
 	.stop = stop,
 	.report_family = "novascope_block_io_latency_seconds",
+	.selftest = ns_block_selftest,
 };

@@ -14,4 +14,7 @@ extern const struct ns_probe_ops ns_tcp_probe;
 extern const struct ns_probe_ops ns_migration_probe;
 extern const struct ns_probe_ops ns_block_probe;
 
+struct ns_selftest;
+int ns_block_selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, size_t n);
+
 #endif
