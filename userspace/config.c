@@ -22,74 +22,76 @@ struct opt {
 #define F(x) offsetof(struct ns_config, x)
 
 static const struct opt opts[] = {
-	{ "web.listen-address", O_STR, F(listen_address), ":9469",
-	  "Address to listen on for the web interface and telemetry ([host]:port)." },
-	{ "web.telemetry-path", O_STR, F(telemetry_path), "/metrics",
-	  "Path under which to expose metrics." },
-	{ "web.config.file", O_STR, F(web_config_file), NULL,
-	  "Path to a web config file (TLS and basic auth, exporter-toolkit format)." },
-	{ "collect.interval", O_DURATION, F(interval_ns), "1s",
-	  "How often kernel maps are read and /metrics is rendered (100ms..1h).", 100000000ULL },
-	{ "collect.bpf-stats", O_BOOL, F(bpf_stats), "false",
-	  "Enable kernel BPF run-time statistics for the agent's lifetime (BPF_ENABLE_STATS)." },
-	{ "probes", O_STR, F(probes), NULL,
-	  "Comma-separated probes to enable (default: every probe this kernel supports)." },
-	{ "metrics.max-series", O_UINT, F(max_series), "2000",
-	  "Default cap on series per metric family; beyond it labels fold into \"other\".",
-	  1000000 },
-	{ "summary.top", O_UINT, F(summary_top), "10",
-	  "Label sets per histogram family in /metrics/summary (top N by count).", 10000 },
-	{ "config.file", O_STR, F(config_file), NULL, "Path to the YAML configuration file." },
-	{ "log.level", O_STR, F(log_level), "info", "Log level: debug, info, warn, error." },
-	{ "log.format", O_STR, F(log_format), "text", "Log format: text or json." },
-	{ "bpf.pin-path", O_STR, F(pin_path), NULL,
-	  "Pin links and counting maps in this bpffs directory so counts survive restarts." },
-	{ "bpf.ringbuf-size", O_UINT, F(ringbuf_size), "0",
-	  "Size in bytes of every probe's event ring buffer (a power of 2, at least the page "
-	  "size; 0: each probe's own, 256 KiB to 1 MiB).", 1U << 30 },
-	{ "runtime.keep-caps", O_STR, F(keep_caps), NULL,
-	  "Capabilities to keep once every probe is attached (comma list; default none)." },
-	{ "runtime.user", O_STR, F(run_user), NULL,
-	  "Switch to this user once every probe is attached (when started as root)." },
-	{ "syscall.cgroup", O_STR, F(syscall_cgroup), NULL,
-	  "Only trace syscalls of tasks in this cgroup v2 directory (and below)." },
-	{ "sched.cgroup-depth", O_UINT, F(sched_cgroup_depth), "0",
-	  "cgroup label of the sched metrics: the path cut at this many levels; 0 = the level "
-	  "naming a workload (systemd unit, Kubernetes pod, libvirt machine).", 64 },
-	{ "sched.max-cgroups", O_UINT, F(sched_max_cgroups), "500",
-	  "Most cgroup label values per sched metric, \"other\" included; the rest fold into "
-	  "\"other\" (2..100000).", 100000 },
-	{ "sched.accounting", O_STR, F(sched_accounting), "auto",
-	  "How run-queue waits are measured: schedstat (the kernel's own sched_info, "
-	  "CONFIG_SCHED_INFO), timestamps (wakeup/switch hooks), or auto (schedstat when the "
-	  "kernel keeps it)." },
-	{ "tcp.per-netns", O_BOOL, F(tcp_per_netns), "false",
-	  "Add a netns label (network namespace inode) to the TCP metrics." },
-	{ "alertmanager.url", O_LIST, F(alertmanager_urls), NULL,
-	  "Alertmanager to send alerts to (http[s]://host:port[/prefix]); repeat for several." },
-	{ "alertmanager.timeout", O_DURATION, F(alertmanager_timeout_ns), "10s",
-	  "Timeout of one request to an Alertmanager.", 100000000ULL },
-	{ "alertmanager.resend-interval", O_DURATION, F(alertmanager_resend_ns), "1m",
-	  "How often firing alerts are sent again (keep below Alertmanager's resolve_timeout).",
-	  1000000000ULL },
-	{ "block.slow-threshold", O_DURATION, F(block_slow_threshold_ns), "50ms",
-	  "Block requests with at least this device time are logged and counted per cgroup "
-	  "(novascope_block_slow_io_total); 0 turns this off." },
-	{ "duration", O_DURATION, F(report_duration_ns), "10s",
-	  "report: how long to trace before printing.", 1000000ULL },
-	{ "top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000 },
-	{ "version", O_BOOL, F(version), "false", "Print the version and exit." },
-	{ "help", O_BOOL, F(help), "false", "Show this help and exit." },
-	{ "list-probes", O_BOOL, F(list_probes), "false",
-	  "List every probe, whether this kernel supports it, its hook, and exit." },
-	{ "rdma.sysfs-root", O_STR, F(rdma_sysfs_root), "/sys/class/infiniband",
-	  "Directory of RDMA devices whose port counters, hw_counters and link state are read." },
-	{ "rdma.lib-path", O_STR, F(rdma_lib_path), NULL,
-	  "Comma-separated librdmacm/libibverbs files or directories to attach uprobes to "
-	  "(default: the dynamic linker's directories)." },
-	{ "rdma.uprobe-multi", O_BOOL, F(rdma_uprobe_multi), "true",
-	  "Attach the RDMA library uprobes with uprobe_multi links when the kernel has them "
-	  "(6.6+); false: one perf uprobe per function (each takes ~0.1s to detach)." },
+	{"web.listen-address", O_STR, F(listen_address), ":9469",
+	 "Address to listen on for the web interface and telemetry ([host]:port)."},
+	{"web.telemetry-path", O_STR, F(telemetry_path), "/metrics",
+	 "Path under which to expose metrics."},
+	{"web.config.file", O_STR, F(web_config_file), NULL,
+	 "Path to a web config file (TLS and basic auth, exporter-toolkit format)."},
+	{"collect.interval", O_DURATION, F(interval_ns), "1s",
+	 "How often kernel maps are read and /metrics is rendered (100ms..1h).", 100000000ULL},
+	{"collect.bpf-stats", O_BOOL, F(bpf_stats), "false",
+	 "Enable kernel BPF run-time statistics for the agent's lifetime (BPF_ENABLE_STATS)."},
+	{"probes", O_STR, F(probes), NULL,
+	 "Comma-separated probes to enable (default: every probe this kernel supports)."},
+	{"metrics.max-series", O_UINT, F(max_series), "2000",
+	 "Default cap on series per metric family; beyond it labels fold into \"other\".", 1000000},
+	{"summary.top", O_UINT, F(summary_top), "10",
+	 "Label sets per histogram family in /metrics/summary (top N by count).", 10000},
+	{"config.file", O_STR, F(config_file), NULL, "Path to the YAML configuration file."},
+	{"log.level", O_STR, F(log_level), "info", "Log level: debug, info, warn, error."},
+	{"log.format", O_STR, F(log_format), "text", "Log format: text or json."},
+	{"bpf.pin-path", O_STR, F(pin_path), NULL,
+	 "Pin links and counting maps in this bpffs directory so counts survive restarts."},
+	{"bpf.ringbuf-size", O_UINT, F(ringbuf_size), "0",
+	 "Size in bytes of every probe's event ring buffer (a power of 2, at least the page "
+	 "size; 0: each probe's own, 256 KiB to 1 MiB).",
+	 1U << 30},
+	{"runtime.keep-caps", O_STR, F(keep_caps), NULL,
+	 "Capabilities to keep once every probe is attached (comma list; default none)."},
+	{"runtime.user", O_STR, F(run_user), NULL,
+	 "Switch to this user once every probe is attached (when started as root)."},
+	{"syscall.cgroup", O_STR, F(syscall_cgroup), NULL,
+	 "Only trace syscalls of tasks in this cgroup v2 directory (and below)."},
+	{"sched.cgroup-depth", O_UINT, F(sched_cgroup_depth), "0",
+	 "cgroup label of the sched metrics: the path cut at this many levels; 0 = the level "
+	 "naming a workload (systemd unit, Kubernetes pod, libvirt machine).",
+	 64},
+	{"sched.max-cgroups", O_UINT, F(sched_max_cgroups), "500",
+	 "Most cgroup label values per sched metric, \"other\" included; the rest fold into "
+	 "\"other\" (2..100000).",
+	 100000},
+	{"sched.accounting", O_STR, F(sched_accounting), "auto",
+	 "How run-queue waits are measured: schedstat (the kernel's own sched_info, "
+	 "CONFIG_SCHED_INFO), timestamps (wakeup/switch hooks), or auto (schedstat when the "
+	 "kernel keeps it)."},
+	{"tcp.per-netns", O_BOOL, F(tcp_per_netns), "false",
+	 "Add a netns label (network namespace inode) to the TCP metrics."},
+	{"alertmanager.url", O_LIST, F(alertmanager_urls), NULL,
+	 "Alertmanager to send alerts to (http[s]://host:port[/prefix]); repeat for several."},
+	{"alertmanager.timeout", O_DURATION, F(alertmanager_timeout_ns), "10s",
+	 "Timeout of one request to an Alertmanager.", 100000000ULL},
+	{"alertmanager.resend-interval", O_DURATION, F(alertmanager_resend_ns), "1m",
+	 "How often firing alerts are sent again (keep below Alertmanager's resolve_timeout).",
+	 1000000000ULL},
+	{"block.slow-threshold", O_DURATION, F(block_slow_threshold_ns), "50ms",
+	 "Block requests with at least this device time are logged and counted per cgroup "
+	 "(novascope_block_slow_io_total); 0 turns this off."},
+	{"duration", O_DURATION, F(report_duration_ns), "10s",
+	 "report: how long to trace before printing.", 1000000ULL},
+	{"top", O_UINT, F(report_top), "10", "report: how many label sets to print.", 100000},
+	{"version", O_BOOL, F(version), "false", "Print the version and exit."},
+	{"help", O_BOOL, F(help), "false", "Show this help and exit."},
+	{"list-probes", O_BOOL, F(list_probes), "false",
+	 "List every probe, whether this kernel supports it, its hook, and exit."},
+	{"rdma.sysfs-root", O_STR, F(rdma_sysfs_root), "/sys/class/infiniband",
+	 "Directory of RDMA devices whose port counters, hw_counters and link state are read."},
+	{"rdma.lib-path", O_STR, F(rdma_lib_path), NULL,
+	 "Comma-separated librdmacm/libibverbs files or directories to attach uprobes to "
+	 "(default: the dynamic linker's directories)."},
+	{"rdma.uprobe-multi", O_BOOL, F(rdma_uprobe_multi), "true",
+	 "Attach the RDMA library uprobes with uprobe_multi links when the kernel has them "
+	 "(6.6+); false: one perf uprobe per function (each takes ~0.1s to detach)."},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -117,8 +119,8 @@ int ns_parse_duration(const char *s, uint64_t *ns)
 	static const struct {
 		const char *u;
 		double mult;
-	} units[] = { { "ns", 1 },	   { "us", 1e3 },    { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
-		      { "s", 1e9 },	   { "m", 60e9 },    { "h", 3600e9 },	   { "d", 86400e9 } };
+	} units[] = {{"ns", 1},	 {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+		     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},	  {"d", 86400e9}};
 	double total = 0;
 	const char *p = s;
 
@@ -260,12 +262,15 @@ static int set_opt(struct ns_config *c, const struct opt *o, const char *val, FI
 	case O_DURATION:
 		if (ns_parse_duration(val, &d)) {
 			fprintf(err,
-				"novascope: invalid value \"%s\" for %s%s: want a duration like 500ms, 1s, 2m\n",
+				"novascope: invalid value \"%s\" for %s%s: want a duration like "
+				"500ms, 1s, 2m\n",
 				val, origin, o->name);
 			return -1;
 		}
 		if (d < o->max) {
-			fprintf(err, "novascope: invalid value \"%s\" for %s%s: below the minimum of %llums\n",
+			fprintf(err,
+				"novascope: invalid value \"%s\" for %s%s: below the minimum of "
+				"%llums\n",
 				val, origin, o->name, o->max / 1000000);
 			return -1;
 		}
@@ -286,7 +291,8 @@ static int parse_args(struct ns_config *c, int argc, char **argv, bool *set, FIL
 
 		if (a[0] != '-' || a[1] != '-') {
 			if (a[0] == '-' && a[1]) {
-				fprintf(err, "novascope: unknown flag %s (flags start with --)\n", a);
+				fprintf(err, "novascope: unknown flag %s (flags start with --)\n",
+					a);
 				return -1;
 			}
 			if (!c->command) {
@@ -310,7 +316,8 @@ static int parse_args(struct ns_config *c, int argc, char **argv, bool *set, FIL
 				o = NULL;
 		}
 		if (!o) {
-			fprintf(err, "novascope: unknown flag --%.*s (see --help)\n", (int)len, name);
+			fprintf(err, "novascope: unknown flag --%.*s (see --help)\n", (int)len,
+				name);
 			return -1;
 		}
 		if (eq)
@@ -332,7 +339,8 @@ static int parse_args(struct ns_config *c, int argc, char **argv, bool *set, FIL
 
 const char *ns_yaml_scalar(yaml_node_t *node)
 {
-	return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+	return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value
+						      : NULL;
 }
 
 yaml_node_t *ns_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
@@ -384,7 +392,8 @@ static int apply_key(struct ns_config *c, yaml_document_t *doc, const char *key,
 	}
 	val = ns_yaml_scalar(v);
 	if (!val) {
-		fprintf(err, "novascope: %s: key \"%s\" wants a single value\n", c->config_file, key);
+		fprintf(err, "novascope: %s: key \"%s\" wants a single value\n", c->config_file,
+			key);
 		return -1;
 	}
 	if (set[o - opts])
@@ -454,42 +463,50 @@ static int validate(struct ns_config *c, FILE *err)
 
 	if (ns_parse_listen(c->listen_address, host, sizeof(host), &port)) {
 		fprintf(err,
-			"novascope: invalid value \"%s\" for --web.listen-address: want [host]:port with port 1..65535\n",
+			"novascope: invalid value \"%s\" for --web.listen-address: want "
+			"[host]:port with port 1..65535\n",
 			c->listen_address);
 		return -1;
 	}
 	if (tp[0] != '/' || !strcmp(tp, "/health") || !strcmp(tp, "/metrics/summary") ||
 	    !strcmp(tp, "/alerts") || strpbrk(tp, "?# ")) {
 		fprintf(err,
-			"novascope: invalid value \"%s\" for --web.telemetry-path: want a path starting with / other than /health, /metrics/summary, /alerts\n",
+			"novascope: invalid value \"%s\" for --web.telemetry-path: want a path "
+			"starting with / other than /health, /metrics/summary, /alerts\n",
 			tp);
 		return -1;
 	}
 	if (c->interval_ns > 3600ULL * 1000000000ULL) {
-		fprintf(err, "novascope: invalid value for --collect.interval: above the maximum of 1h\n");
+		fprintf(err, "novascope: invalid value for --collect.interval: above the maximum "
+			     "of 1h\n");
 		return -1;
 	}
 	if (!strcmp(c->log_level, "debug") + !strcmp(c->log_level, "info") +
 		    !strcmp(c->log_level, "warn") + !strcmp(c->log_level, "error") ==
 	    0) {
-		fprintf(err, "novascope: invalid value \"%s\" for --log.level: want debug, info, warn or error\n",
+		fprintf(err,
+			"novascope: invalid value \"%s\" for --log.level: want debug, info, warn "
+			"or error\n",
 			c->log_level);
 		return -1;
 	}
 	if (strcmp(c->log_format, "text") && strcmp(c->log_format, "json")) {
-		fprintf(err, "novascope: invalid value \"%s\" for --log.format: want text or json\n",
+		fprintf(err,
+			"novascope: invalid value \"%s\" for --log.format: want text or json\n",
 			c->log_format);
 		return -1;
 	}
 	if (strcmp(c->sched_accounting, "auto") && strcmp(c->sched_accounting, "schedstat") &&
 	    strcmp(c->sched_accounting, "timestamps")) {
 		fprintf(err,
-			"novascope: invalid value \"%s\" for --sched.accounting: want auto, schedstat or timestamps\n",
+			"novascope: invalid value \"%s\" for --sched.accounting: want auto, "
+			"schedstat or timestamps\n",
 			c->sched_accounting);
 		return -1;
 	}
 	if (c->sched_max_cgroups < 2) {
-		fprintf(err, "novascope: invalid value %u for --sched.max-cgroups: want at least 2\n",
+		fprintf(err,
+			"novascope: invalid value %u for --sched.max-cgroups: want at least 2\n",
 			c->sched_max_cgroups);
 		return -1;
 	}
@@ -497,20 +514,26 @@ static int validate(struct ns_config *c, FILE *err)
 		const char *u = c->alertmanager_urls.v[i];
 
 		if ((strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) ||
-		    !u[strcspn(u, ":") + 3] || u[strcspn(u, ":") + 3] == '/' || strpbrk(u, " \t\n")) {
+		    !u[strcspn(u, ":") + 3] || u[strcspn(u, ":") + 3] == '/' ||
+		    strpbrk(u, " \t\n")) {
 			fprintf(err,
-				"novascope: invalid value \"%s\" for --alertmanager.url: want http://host:port or https://host:port[/path]\n",
+				"novascope: invalid value \"%s\" for --alertmanager.url: want "
+				"http://host:port or https://host:port[/path]\n",
 				u);
 			return -1;
 		}
 	}
-	if (c->ringbuf_size && (c->ringbuf_size < 4096 || (c->ringbuf_size & (c->ringbuf_size - 1)))) {
-		fprintf(err, "novascope: invalid value %u for --bpf.ringbuf-size: want a power of 2, at least 4096\n",
+	if (c->ringbuf_size &&
+	    (c->ringbuf_size < 4096 || (c->ringbuf_size & (c->ringbuf_size - 1)))) {
+		fprintf(err,
+			"novascope: invalid value %u for --bpf.ringbuf-size: want a power of 2, at "
+			"least 4096\n",
 			c->ringbuf_size);
 		return -1;
 	}
 	if (c->max_series < 10) {
-		fprintf(err, "novascope: invalid value %u for --metrics.max-series: want at least 10\n",
+		fprintf(err,
+			"novascope: invalid value %u for --metrics.max-series: want at least 10\n",
 			c->max_series);
 		return -1;
 	}
@@ -521,7 +544,7 @@ const struct ns_config *ns_config_active;
 
 int ns_config_parse(struct ns_config *c, int argc, char **argv, FILE *err)
 {
-	bool set[NOPTS] = { 0 };
+	bool set[NOPTS] = {0};
 
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < NOPTS; i++)

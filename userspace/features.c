@@ -54,8 +54,8 @@ void *ns_vmlinux_btf(void)
 static int probe_tracing(enum bpf_attach_type at, __u32 btf_id)
 {
 	struct bpf_insn insns[2] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = at, .attach_btf_id = btf_id);
 	int fd, link, err = 0;
@@ -204,7 +204,8 @@ bool ns_uprobes_supported(char *why, unsigned long n)
 	if (!access("/sys/bus/event_source/devices/uprobe/type", F_OK) ||
 	    !access(TRACEFS "/uprobe_events", F_OK))
 		return true;
-	snprintf(why, n, "kernel built without CONFIG_UPROBE_EVENTS (no uprobe PMU or uprobe_events)");
+	snprintf(why, n,
+		 "kernel built without CONFIG_UPROBE_EVENTS (no uprobe PMU or uprobe_events)");
 	return false;
 }
 
@@ -216,8 +217,8 @@ bool ns_attach_cookie_supported(void)
 bool ns_uprobe_multi_supported(void)
 {
 	struct bpf_insn insns[2] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = NS_BPF_TRACE_UPROBE_MULTI);
 	static int cached = -1;

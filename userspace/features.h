@@ -9,15 +9,15 @@
 #include <stdbool.h>
 
 struct ns_features {
-	bool btf;          /* /sys/kernel/btf/vmlinux: CO-RE possible */
-	bool tp_btf;       /* BTF-enabled raw tracepoints (5.5+) */
-	bool raw_tp;       /* raw tracepoints (4.17+) */
-	bool fentry;       /* fentry/fexit trampolines (5.5+, and allowed here) */
-	bool kprobes;      /* CONFIG_KPROBES with the kprobe PMU or kprobe_events */
+	bool btf; /* /sys/kernel/btf/vmlinux: CO-RE possible */
+	bool tp_btf; /* BTF-enabled raw tracepoints (5.5+) */
+	bool raw_tp; /* raw tracepoints (4.17+) */
+	bool fentry; /* fentry/fexit trampolines (5.5+, and allowed here) */
+	bool kprobes; /* CONFIG_KPROBES with the kprobe PMU or kprobe_events */
 	bool task_storage; /* BPF_MAP_TYPE_TASK_STORAGE (5.11+) */
-	bool sk_storage;   /* BPF_MAP_TYPE_SK_STORAGE (5.2+) */
-	bool ringbuf;      /* BPF_MAP_TYPE_RINGBUF (5.8+) */
-	bool tracefs;      /* tracefs mounted (classic tracepoint ids) */
+	bool sk_storage; /* BPF_MAP_TYPE_SK_STORAGE (5.2+) */
+	bool ringbuf; /* BPF_MAP_TYPE_RINGBUF (5.8+) */
+	bool tracefs; /* tracefs mounted (classic tracepoint ids) */
 	char btf_why[96], tp_btf_why[96], fentry_why[96], kprobes_why[96];
 };
 

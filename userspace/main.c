@@ -64,7 +64,7 @@ static uint64_t now_ns(void)
 
 static void setup_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: wake the loop */
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: wake the loop */
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -78,7 +78,7 @@ static int select_probes(const struct ns_config *c)
 	const struct ns_features *f = ns_features_get();
 	char *list, *tok, *save = NULL;
 
-	ns_for_each_probe(p) {
+	ns_for_each_probe (p) {
 		p->state = p->ops->check(p, f) ? NS_PROBE_DISABLED : NS_PROBE_UNSUPPORTED;
 		p->selected = !c->probes && p->state != NS_PROBE_UNSUPPORTED;
 	}
@@ -90,7 +90,7 @@ static int select_probes(const struct ns_config *c)
 
 		if (!p) {
 			fprintf(stderr, "novascope: unknown probe \"%s\" in --probes (known:", tok);
-			ns_for_each_probe(q)
+			ns_for_each_probe (q)
 				fprintf(stderr, " %s", q->ops->name);
 			fprintf(stderr, ")\n");
 			free(list);
@@ -104,7 +104,7 @@ static int select_probes(const struct ns_config *c)
 
 static void start_probes(const struct ns_config *c)
 {
-	ns_for_each_probe(p) {
+	ns_for_each_probe (p) {
 		int err;
 
 		if (!p->selected || p->state == NS_PROBE_UNSUPPORTED)
@@ -113,22 +113,22 @@ static void start_probes(const struct ns_config *c)
 		if (err) {
 			p->ops->stop(p);
 			p->state = NS_PROBE_DOWN;
-			ns_log(NS_LOG_ERROR, "probe failed to start", "probe", p->ops->name, "reason",
-			       p->reason, NULL);
+			ns_log(NS_LOG_ERROR, "probe failed to start", "probe", p->ops->name,
+			       "reason", p->reason, NULL);
 			continue;
 		}
 		p->state = NS_PROBE_UP;
 		ns_log(NS_LOG_INFO, "probe up", "probe", p->ops->name, "hook", p->hook, NULL);
 	}
-	ns_for_each_probe(p)
+	ns_for_each_probe (p)
 		if (p->selected && p->state == NS_PROBE_UNSUPPORTED)
-			ns_log(NS_LOG_WARN, "probe unsupported on this kernel", "probe", p->ops->name,
-			       "reason", p->reason, NULL);
+			ns_log(NS_LOG_WARN, "probe unsupported on this kernel", "probe",
+			       p->ops->name, "reason", p->reason, NULL);
 }
 
 static void stop_probes(void)
 {
-	ns_for_each_probe(p) {
+	ns_for_each_probe (p) {
 		if (p->state == NS_PROBE_UP || p->priv)
 			p->ops->stop(p);
 		if (p->state == NS_PROBE_UP)
@@ -147,7 +147,7 @@ static struct ring_buffer *setup_ringbufs(void)
 {
 	struct ring_buffer *rb = NULL;
 
-	ns_for_each_probe(p) {
+	ns_for_each_probe (p) {
 		struct bpf_map *m;
 
 		if (p->state != NS_PROBE_UP || !p->ops->events_map || !(m = p->ops->events_map(p)))
@@ -171,7 +171,7 @@ static void collect_once(struct ns_registry *r, struct ns_http *h, const struct 
 	unsigned int code;
 
 	ns_registry_begin(r);
-	ns_for_each_probe(p) {
+	ns_for_each_probe (p) {
 		int err;
 
 		if (p->state != NS_PROBE_UP)
@@ -224,7 +224,8 @@ static void wait_until(struct ring_buffer *rb, uint64_t deadline)
 			if (ring_buffer__poll(rb, ms > 100 ? 100 : ms) < 0 && errno != EINTR)
 				return;
 		} else {
-			struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+			struct timespec ts = {.tv_sec = ms / 1000,
+					      .tv_nsec = (ms % 1000) * 1000000L};
 
 			nanosleep(&ts, NULL);
 		}
@@ -233,7 +234,7 @@ static void wait_until(struct ring_buffer *rb, uint64_t deadline)
 
 static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 {
-	struct ns_http_opts ho = { c->listen_address, c->telemetry_path, web };
+	struct ns_http_opts ho = {c->listen_address, c->telemetry_path, web};
 	struct ns_registry *r = ns_registry_new(c->max_series);
 	struct ns_anomaly *an = ns_anomaly_start(c, stderr);
 	struct ring_buffer *rb;
@@ -251,8 +252,8 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 		/* The kernel turns the stats off again when this fd closes, even on SIGKILL. */
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0)
-			ns_log(NS_LOG_WARN, "cannot enable BPF run-time stats", "error", strerror(errno),
-			       NULL);
+			ns_log(NS_LOG_WARN, "cannot enable BPF run-time stats", "error",
+			       strerror(errno), NULL);
 	}
 	start_probes(c);
 	if (c->pin_path)
@@ -318,8 +319,7 @@ static int run_daemon(const struct ns_config *c, const struct ns_webconfig *web)
 
 /* `novascope report <alias>` names a probe by its domain as users say it. */
 static const char *const report_aliases[][2] = {
-	{ "disk", "block" },
-	{ "runq", "sched" }, /* what an SRE who knows runqlat types */
+	{"disk", "block"}, {"runq", "sched"}, /* what an SRE who knows runqlat types */
 };
 
 static struct ns_probe *report_probe(const char *name)
@@ -341,7 +341,7 @@ static int run_report(const struct ns_config *c)
 
 	if (!p || (!p->ops->report_family && !p->ops->report)) {
 		fprintf(stderr, "novascope: report needs a probe name: one of");
-		ns_for_each_probe(q)
+		ns_for_each_probe (q)
 			if (q->ops->report_family || q->ops->report)
 				fprintf(stderr, " %s", q->ops->name);
 		for (size_t i = 0; i < sizeof(report_aliases) / sizeof(report_aliases[0]); i++)
@@ -391,9 +391,9 @@ static int run_report(const struct ns_config *c)
 int main(int argc, char **argv)
 {
 	struct ns_config cfg;
-	struct ns_webconfig web = { 0 };
+	struct ns_webconfig web = {0};
 	char err[640];
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
 	int ret;
 
 	if (ns_config_parse(&cfg, argc, argv, stderr)) {
@@ -415,13 +415,17 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* pre-5.11 kernels charge maps to memlock */
 	if (cfg.command && strcmp(cfg.command, "report") && strcmp(cfg.command, "cleanup") &&
 	    strcmp(cfg.command, "selftest")) {
-		fprintf(stderr, "novascope: unknown command \"%s\" (want: report, selftest, cleanup)\n",
+		fprintf(stderr,
+			"novascope: unknown command \"%s\" (want: report, selftest, cleanup)\n",
 			cfg.command);
 		ns_config_free(&cfg);
 		return 2;
 	}
-	if (cfg.pin_path && (ns_mount_fs(), !ns_is_bpffs(cfg.pin_path) && !ns_is_bpffs_parent(cfg.pin_path))) {
-		fprintf(stderr, "novascope: invalid value \"%s\" for --bpf.pin-path: not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)\n",
+	if (cfg.pin_path &&
+	    (ns_mount_fs(), !ns_is_bpffs(cfg.pin_path) && !ns_is_bpffs_parent(cfg.pin_path))) {
+		fprintf(stderr,
+			"novascope: invalid value \"%s\" for --bpf.pin-path: not on a bpf "
+			"filesystem (mount -t bpf bpf /sys/fs/bpf)\n",
 			cfg.pin_path);
 		ns_config_free(&cfg);
 		return 2;

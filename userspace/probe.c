@@ -13,7 +13,7 @@
 
 struct ns_probe *ns_probe_find(const char *name)
 {
-	ns_for_each_probe(p)
+	ns_for_each_probe (p)
 		if (!strcmp(p->ops->name, name))
 			return p;
 	return NULL;
@@ -67,7 +67,8 @@ void ns_drop_flavour(struct bpf_object *obj, const char *drop_suffix)
 {
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program(prog, obj)
+	{
 		const char *name = bpf_program__name(prog);
 		size_t n = strlen(name), d = strlen(drop_suffix);
 
@@ -84,7 +85,8 @@ bool ns_prog_bpf_stats(struct bpf_object *obj, __u64 *run_ns, __u64 *run_cnt)
 	*run_ns = *run_cnt = 0;
 	if (!obj)
 		return false;
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program(prog, obj)
+	{
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
@@ -105,7 +107,8 @@ __u64 ns_prog_recursion_misses(struct bpf_object *obj)
 
 	if (!obj)
 		return 0;
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program(prog, obj)
+	{
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);

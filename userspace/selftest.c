@@ -22,8 +22,8 @@ static int label_index(const struct ns_family *f, const char *label)
 	return -1;
 }
 
-double ns_selftest_total2(struct ns_selftest *t, const char *family, const char *l1,
-			  const char *v1, const char *l2, const char *v2)
+double ns_selftest_total2(struct ns_selftest *t, const char *family, const char *l1, const char *v1,
+			  const char *l2, const char *v2)
 {
 	const struct ns_family *f;
 	double total = 0;

@@ -22,8 +22,8 @@ void ns_selftest_collect(struct ns_selftest *t);
 double ns_selftest_total(struct ns_selftest *t, const char *family, const char *label,
 			 const char *value);
 /* The same over the series matching two labels. */
-double ns_selftest_total2(struct ns_selftest *t, const char *family, const char *l1,
-			  const char *v1, const char *l2, const char *v2);
+double ns_selftest_total2(struct ns_selftest *t, const char *family, const char *l1, const char *v1,
+			  const char *l2, const char *v2);
 /* Run fn(arg) in a child process (the collector's own process is excluded from tracing) and
  * wait for it; 0 when it exited 0. */
 int ns_selftest_child(int (*fn)(void *arg), void *arg);

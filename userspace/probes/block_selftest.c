@@ -25,7 +25,7 @@ struct loopdev {
 
 static int loop_setup(struct loopdev *l)
 {
-	struct loop_info64 info = { 0 }; /* no autoclear: it would detach when setup closes it */
+	struct loop_info64 info = {0}; /* no autoclear: it would detach when setup closes it */
 	int ctl, fd = -1, dev = -1, ret = -1;
 
 	snprintf(l->file, sizeof(l->file), "/tmp/novascope-selftest-XXXXXX");
@@ -105,8 +105,9 @@ int ns_block_selftest(struct ns_probe *p, struct ns_selftest *t, char *detail, s
 	w = ns_selftest_total2(t, fam, "device", dev, "op", "write") - w0;
 	r = ns_selftest_total2(t, fam, "device", dev, "op", "read") - r0;
 	loop_teardown(&l);
-	snprintf(detail, n, "%d O_DIRECT writes and reads of 4 KiB on %s: counted %.0f and %.0f bytes",
-		 IOS, dev, w, r);
+	snprintf(detail, n,
+		 "%d O_DIRECT writes and reads of 4 KiB on %s: counted %.0f and %.0f bytes", IOS,
+		 dev, w, r);
 	if (ret)
 		return -1;
 	return w == IOS * IOSZ && r == IOS * IOSZ ? 0 : -1;
