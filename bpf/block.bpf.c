@@ -20,6 +20,8 @@
 #include "novascope/block.h"
 #include "hist.bpf.h"
 
+#define EEXIST 17
+
 /* Set before load. */
 /* 5.11 (a54895fa) dropped the request_queue argument of block_rq_{insert,issue,requeue,merge}:
  * before, the request is their second argument. Userspace reads the prototype from BTF. */
@@ -84,29 +86,39 @@ static __always_inline void count(__u32 idx)
 		__sync_fetch_and_add(c, 1);
 }
 
+/*
+ * Reads from the request. tp_btf hands us a typed pointer the verifier lets us dereference
+ * directly (plain loads); raw_tp only an integer, read through bpf_probe_read_kernel. The
+ * handlers take `btf` as a compile-time constant, so each flavour keeps only its own reads.
+ */
+#define RD(btf, p, f) ((btf) ? (p)->f : BPF_CORE_READ(p, f))
+
 /* The tracepoints' dev field: disk_devt() of the whole disk, in the kernel's encoding. */
-static __always_inline __u32 rq_dev(struct request *rq)
+static __always_inline __u32 rq_dev(struct request *rq, bool btf)
 {
 	struct request___old *old = (void *)rq;
+	struct request_queue *q;
 	struct gendisk *disk;
 
 	/* 6.0 removed rq->rq_disk (f3fa33acca9f): the disk is reached through the queue. */
-	if (bpf_core_field_exists(old->rq_disk))
-		disk = BPF_CORE_READ(old, rq_disk);
-	else
-		disk = BPF_CORE_READ(rq, q, disk);
+	if (bpf_core_field_exists(old->rq_disk)) {
+		disk = RD(btf, old, rq_disk);
+	} else {
+		q = RD(btf, rq, q);
+		disk = q ? RD(btf, q, disk) : NULL;
+	}
 	if (!disk)
 		return 0;
-	return NS_BLOCK_MKDEV(BPF_CORE_READ(disk, major), BPF_CORE_READ(disk, first_minor));
+	return NS_BLOCK_MKDEV(RD(btf, disk, major), RD(btf, disk, first_minor));
 }
 
-static __always_inline struct ns_block_stat *stat_of(struct request *rq)
+static __always_inline struct ns_block_stat *stat_of(struct request *rq, bool btf)
 {
 	struct ns_block_key key;
 	struct ns_block_stat *st;
 
-	key.dev = rq_dev(rq);
-	key.op = BPF_CORE_READ(rq, cmd_flags) & NS_REQ_OP_MASK;
+	key.dev = rq_dev(rq, btf);
+	key.op = RD(btf, rq, cmd_flags) & NS_REQ_OP_MASK;
 	st = bpf_map_lookup_elem(&stats, &key);
 	if (st)
 		return st;
@@ -128,16 +140,26 @@ static __always_inline void record_size(struct ns_hist *h, __u32 bytes)
 	__sync_fetch_and_add(&h->sum, bytes);
 }
 
-static __always_inline void set_owner(struct start *s)
+/* The task queueing or issuing the request, for slow-I/O events (only when they are on). */
+static __always_inline void set_owner(struct start *s, bool btf)
 {
+	struct task_struct *t;
+
 	if (!slow_ns)
 		return;
-	s->pid = bpf_get_current_pid_tgid() >> 32;
 	s->cgroup = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	if (btf) {
+		/* Plain loads from the current task: cheaper than two more helper calls. */
+		t = bpf_get_current_task_btf();
+		s->pid = t->tgid;
+		__builtin_memcpy(s->comm, t->comm, sizeof(s->comm));
+	} else {
+		s->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(s->comm, sizeof(s->comm));
+	}
 }
 
-static __always_inline int on_insert(struct request *rq)
+static __always_inline int on_insert(struct request *rq, bool btf)
 {
 	__u64 key = (__u64)rq;
 	struct start *s = bpf_map_lookup_elem(&starts, &key);
@@ -150,39 +172,50 @@ static __always_inline int on_insert(struct request *rq)
 	}
 	/* Anything else found is a stale entry of an earlier life of this request. */
 	n.queued = bpf_ktime_get_ns();
-	set_owner(&n);
+	set_owner(&n, btf);
 	if (bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
 		count(NS_BLOCK_CNT_INFLIGHT_FULL);
 	return 0;
 }
 
-static __always_inline int on_issue(struct request *rq)
+static __always_inline int on_issue(struct request *rq, bool btf)
 {
 	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
-	struct start *s = bpf_map_lookup_elem(&starts, &key);
 	struct ns_block_stat *st;
 	struct start n = {};
+	struct start *s;
+	long err;
 
+	/* Most requests bypass the scheduler (no insert): try the insert of a fresh entry first,
+	 * one map operation instead of a lookup that misses plus an update. */
+	n.issued = now;
+	n.bytes = RD(btf, rq, __data_len);
+	set_owner(&n, btf);
+	err = bpf_map_update_elem(&starts, &key, &n, BPF_NOEXIST);
+	if (!err)
+		return 0;
+	if (err != -EEXIST)
+		goto full;
+	s = bpf_map_lookup_elem(&starts, &key);
 	if (s && s->queued && !s->issued) {
-		st = stat_of(rq);
+		st = stat_of(rq, btf);
 		if (st)
 			ns_hist_record(&st->queue, now - s->queued);
 		s->issued = now;
-		s->bytes = BPF_CORE_READ(rq, __data_len);
+		s->bytes = n.bytes;
 		s->flags = 0;
 		return 0;
 	}
-	/* Bypassed the scheduler (direct issue), or a stale entry: device time only. */
-	n.issued = now;
-	n.bytes = BPF_CORE_READ(rq, __data_len);
-	set_owner(&n);
-	if (bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
-		count(NS_BLOCK_CNT_INFLIGHT_FULL);
+	/* A stale entry of an earlier life of this request: device time only. */
+	if (!bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
+		return 0;
+full:
+	count(NS_BLOCK_CNT_INFLIGHT_FULL);
 	return 0;
 }
 
 static __always_inline void emit_slow(struct request *rq, struct start *s, __u64 device_ns,
-				      __u32 error)
+				      __u32 error, bool btf)
 {
 	struct ns_block_event *e;
 
@@ -200,8 +233,8 @@ static __always_inline void emit_slow(struct request *rq, struct start *s, __u64
 	e->pad = 0;
 	__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
 	/* Re-read rather than stored: keeps struct start small for the common, fast case. */
-	e->dev = rq_dev(rq);
-	e->op = BPF_CORE_READ(rq, cmd_flags) & NS_REQ_OP_MASK;
+	e->dev = rq_dev(rq, btf);
+	e->op = RD(btf, rq, cmd_flags) & NS_REQ_OP_MASK;
 	/* Many slow I/Os arrive together when a disk stalls: the collector drains the buffer on
 	 * its own schedule instead of being woken per event. */
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
@@ -216,26 +249,26 @@ static __always_inline void emit_slow(struct request *rq, struct start *s, __u64
  * already in flight when we attached is not IDLE and is skipped.
  */
 static __always_inline void on_unissued_end(struct request *rq, struct ns_block_stat *st,
-					    __u32 len)
+					    __u32 len, bool btf)
 {
 	__u64 start, now;
 
 	if (!st)
 		return;
-	if (BPF_CORE_READ(rq, state) != MQ_RQ_IDLE) {
+	if (RD(btf, rq, state) != MQ_RQ_IDLE) {
 		count(NS_BLOCK_CNT_ISSUE_UNSEEN);
 		return;
 	}
-	start = BPF_CORE_READ(rq, start_time_ns);
+	start = RD(btf, rq, start_time_ns);
 	now = bpf_ktime_get_ns();
 	ns_hist_record(&st->device, start && start <= now ? now - start : 0);
 	record_size(&st->size, len);
 }
 
-static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr_bytes)
+static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr_bytes, bool btf)
 {
 	__u64 key = (__u64)rq, delta;
-	struct ns_block_stat *st = stat_of(rq);
+	struct ns_block_stat *st = stat_of(rq, btf);
 	struct start *s;
 	__u32 len;
 
@@ -248,14 +281,14 @@ static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr
 	 * blk_update_request() fires this before it consumes nr_bytes, and drivers may complete
 	 * a request in parts: only the call that covers what is left ends it.
 	 */
-	len = BPF_CORE_READ(rq, __data_len);
+	len = RD(btf, rq, __data_len);
 	if (nr_bytes < len)
 		return 0;
 	s = bpf_map_lookup_elem(&starts, &key);
 	if (!s || !s->issued) {
 		if (s)
 			bpf_map_delete_elem(&starts, &key);
-		on_unissued_end(rq, st, len);
+		on_unissued_end(rq, st, len, btf);
 		return 0;
 	}
 	delta = bpf_ktime_get_ns() - s->issued;
@@ -264,12 +297,12 @@ static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr
 		record_size(&st->size, s->bytes);
 	}
 	if (slow_ns && delta >= slow_ns)
-		emit_slow(rq, s, delta, error);
+		emit_slow(rq, s, delta, error, btf);
 	bpf_map_delete_elem(&starts, &key);
 	return 0;
 }
 
-static __always_inline int on_requeue(struct request *rq)
+static __always_inline int on_requeue(struct request *rq, bool btf)
 {
 	__u64 key = (__u64)rq;
 	struct start *s = bpf_map_lookup_elem(&starts, &key);
@@ -285,14 +318,14 @@ static __always_inline int on_requeue(struct request *rq)
 	}
 	n.queued = bpf_ktime_get_ns();
 	n.flags = START_REQUEUED;
-	set_owner(&n);
+	set_owner(&n, btf);
 	if (bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
 		count(NS_BLOCK_CNT_INFLIGHT_FULL);
 	return 0;
 }
 
 /* The scheduler merged this request into another one and frees it: it will never issue. */
-static __always_inline int on_merge(struct request *rq)
+static __always_inline int on_merge(struct request *rq, bool btf)
 {
 	__u64 key = (__u64)rq;
 
@@ -304,82 +337,35 @@ static __always_inline int on_merge(struct request *rq)
  * Thin wrappers. The request is ctx[0] since 5.11 and ctx[1] before; rq_arg_second is
  * constant after load, so the verifier only sees the branch this kernel takes.
  */
+#define RQ_HOOK(tp, fn, sec, suffix, btf)                                                          \
+	SEC(#sec "/" #tp)                                                                          \
+	int tp##_##suffix(__u64 *ctx)                                                              \
+	{                                                                                          \
+		if (rq_arg_second)                                                                 \
+			return fn((void *)ctx[1], btf);                                            \
+		return fn((void *)ctx[0], btf);                                                    \
+	}
 
-SEC("tp_btf/block_rq_insert")
-int block_rq_insert_btf(__u64 *ctx)
-{
-	if (rq_arg_second)
-		return on_insert((void *)ctx[1]);
-	return on_insert((void *)ctx[0]);
-}
-
-SEC("tp_btf/block_rq_issue")
-int block_rq_issue_btf(__u64 *ctx)
-{
-	if (rq_arg_second)
-		return on_issue((void *)ctx[1]);
-	return on_issue((void *)ctx[0]);
-}
-
-SEC("tp_btf/block_rq_requeue")
-int block_rq_requeue_btf(__u64 *ctx)
-{
-	if (rq_arg_second)
-		return on_requeue((void *)ctx[1]);
-	return on_requeue((void *)ctx[0]);
-}
-
-SEC("tp_btf/block_rq_merge")
-int block_rq_merge_btf(__u64 *ctx)
-{
-	if (rq_arg_second)
-		return on_merge((void *)ctx[1]);
-	return on_merge((void *)ctx[0]);
-}
+RQ_HOOK(block_rq_insert, on_insert, tp_btf, btf, true)
+RQ_HOOK(block_rq_issue, on_issue, tp_btf, btf, true)
+RQ_HOOK(block_rq_requeue, on_requeue, tp_btf, btf, true)
+RQ_HOOK(block_rq_merge, on_merge, tp_btf, btf, true)
+RQ_HOOK(block_rq_insert, on_insert, raw_tp, raw, false)
+RQ_HOOK(block_rq_issue, on_issue, raw_tp, raw, false)
+RQ_HOOK(block_rq_requeue, on_requeue, raw_tp, raw, false)
+RQ_HOOK(block_rq_merge, on_merge, raw_tp, raw, false)
 
 /* (struct request *rq, blk_status_t error, unsigned int nr_bytes); error was an int < 4.13. */
 SEC("tp_btf/block_rq_complete")
 int block_rq_complete_btf(__u64 *ctx)
 {
-	return on_complete((void *)ctx[0], (__u32)ctx[1], (__u32)ctx[2]);
-}
-
-SEC("raw_tp/block_rq_insert")
-int block_rq_insert_raw(__u64 *ctx)
-{
-	if (rq_arg_second)
-		return on_insert((void *)ctx[1]);
-	return on_insert((void *)ctx[0]);
-}
-
-SEC("raw_tp/block_rq_issue")
-int block_rq_issue_raw(__u64 *ctx)
-{
-	if (rq_arg_second)
-		return on_issue((void *)ctx[1]);
-	return on_issue((void *)ctx[0]);
-}
-
-SEC("raw_tp/block_rq_requeue")
-int block_rq_requeue_raw(__u64 *ctx)
-{
-	if (rq_arg_second)
-		return on_requeue((void *)ctx[1]);
-	return on_requeue((void *)ctx[0]);
-}
-
-SEC("raw_tp/block_rq_merge")
-int block_rq_merge_raw(__u64 *ctx)
-{
-	if (rq_arg_second)
-		return on_merge((void *)ctx[1]);
-	return on_merge((void *)ctx[0]);
+	return on_complete((void *)ctx[0], (__u32)ctx[1], (__u32)ctx[2], true);
 }
 
 SEC("raw_tp/block_rq_complete")
 int block_rq_complete_raw(__u64 *ctx)
 {
-	return on_complete((void *)ctx[0], (__u32)ctx[1], (__u32)ctx[2]);
+	return on_complete((void *)ctx[0], (__u32)ctx[1], (__u32)ctx[2], false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

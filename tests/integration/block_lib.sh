@@ -142,3 +142,22 @@ import json,sys
 ids=set(int(x) for x in sys.argv[2:])
 print(" ".join(str(m["id"]) for m in json.load(sys.stdin) if m["id"] in ids and m.get("name")==sys.argv[1]))' "$2" $ids
 }
+
+blk_now() { python3 -c 'import time; print(time.monotonic_ns())'; }
+
+# blk_leftovers T0 T1: start-time entries whose queue or issue time lies in [T0, T1]
+# (CLOCK_MONOTONIC ns, bpf_ktime_get_ns's clock): requests of that window that never ended.
+blk_leftovers() {
+	local id
+	id=$(blk_map_id "$NS_PID" starts)
+	[ -n "$id" ] || ns_fail "no starts map held by the daemon"
+	bpftool -j map dump id "$id" | python3 -c '
+import json, sys
+t0, t1 = int(sys.argv[1]), int(sys.argv[2])
+n = 0
+for e in json.load(sys.stdin) or []:
+    v = bytes(int(x, 16) for x in e["value"])
+    ts = max(int.from_bytes(v[0:8], "little"), int.from_bytes(v[8:16], "little"))  # queued, issued
+    n += t0 <= ts <= t1
+print(n)' "$1" "$2"
+}
