@@ -17,9 +17,9 @@
 /* Indexes of the per-CPU counters array. */
 enum {
 	NS_BLOCK_CNT_INFLIGHT_FULL = 0, /* start-time map update failed (full): not measured */
-	NS_BLOCK_CNT_STATS_FULL,        /* no room in the stats map: nothing recorded */
-	NS_BLOCK_CNT_ISSUE_UNSEEN,      /* ended without a start entry although issued: in flight
-					 * when we attached, or its issue event was lost */
+	NS_BLOCK_CNT_STATS_FULL, /* no room in the stats map: nothing recorded */
+	NS_BLOCK_CNT_ISSUE_UNSEEN, /* ended without a start entry although issued: in flight
+				    * when we attached, or its issue event was lost */
 	NS_BLOCK_CNT_MAX,
 };
 
@@ -40,24 +40,24 @@ struct ns_block_key {
 
 /* Per-CPU statistics of one (device, op). */
 struct ns_block_stat {
-	struct ns_hist queue;  /* ns from insert (or requeue) to issue; inserted requests only */
+	struct ns_hist queue; /* ns from insert (or requeue) to issue; inserted requests only */
 	struct ns_hist device; /* ns from issue to the final completion */
-	struct ns_hist size;   /* request bytes at issue, recorded as bytes-1 (see below) */
-	__u64 bytes;           /* bytes completed: sum of block_rq_complete's nr_bytes */
-	__u64 errors;          /* completions with a non-zero blk_status_t */
+	struct ns_hist size; /* request bytes at issue, recorded as bytes-1 (see below) */
+	__u64 bytes; /* bytes completed: sum of block_rq_complete's nr_bytes */
+	__u64 errors; /* completions with a non-zero blk_status_t */
 };
 
 /*
  * Request sizes are mostly powers of two: recording v-1 puts a 4096-byte request in slot 11,
  * whose exported bound is le=4096 (Prometheus buckets are inclusive), not in le=8192.
  */
-#define NS_BLOCK_SIZE_SLOT_VALUE(v) ((v) ? (__u64)(v) - 1 : 0)
+#define NS_BLOCK_SIZE_SLOT_VALUE(v) ((v) ? (__u64)(v)-1 : 0)
 
 /* A request whose device time reached --block.slow-threshold (ring buffer). */
 struct ns_block_event {
 	__u64 device_ns;
 	__u64 queue_ns; /* 0 when the request bypassed the scheduler */
-	__u64 cgroup;   /* cgroup v2 id of the task that inserted or issued it */
+	__u64 cgroup; /* cgroup v2 id of the task that inserted or issued it */
 	__u32 dev;
 	__u32 op;
 	__u32 pid; /* tgid of that task */

@@ -35,8 +35,8 @@ static const struct ns_family_desc lat_desc = {
 		"the I/O scheduler to issue (requests that bypass the scheduler have none), "
 		"phase=\"device\" from issue to completion.",
 	.type = NS_HISTOGRAM,
-	.labels = { "device", "op", "phase" },
-	.min_slot = 9,  /* le 1.024us */
+	.labels = {"device", "op", "phase"},
+	.min_slot = 9, /* le 1.024us */
 	.max_slot = 35, /* le ~68.7s */
 	.scale = 1e-9,
 	.stale_after = 60,
@@ -45,22 +45,22 @@ static const struct ns_family_desc bytes_desc = {
 	.name = "novascope_block_io_bytes_total",
 	.help = "Bytes completed by block requests per device and operation.",
 	.type = NS_COUNTER,
-	.labels = { "device", "op" },
+	.labels = {"device", "op"},
 	.stale_after = 60,
 };
 static const struct ns_family_desc errors_desc = {
 	.name = "novascope_block_io_errors_total",
 	.help = "Block request completions with an error status per device and operation.",
 	.type = NS_COUNTER,
-	.labels = { "device", "op" },
+	.labels = {"device", "op"},
 	.stale_after = 60,
 };
 static const struct ns_family_desc size_desc = {
 	.name = "novascope_block_io_size_bytes",
 	.help = "Block request size at issue per device and operation.",
 	.type = NS_HISTOGRAM,
-	.labels = { "device", "op" },
-	.min_slot = 8,  /* le 512 */
+	.labels = {"device", "op"},
+	.min_slot = 8, /* le 512 */
 	.max_slot = 31, /* le 4GiB: discards can be that large */
 	.scale = 1,
 	.stale_after = 60,
@@ -70,7 +70,7 @@ static const struct ns_family_desc slow_desc = {
 	.help = "Block requests whose device time reached --block.slow-threshold, per device, "
 		"operation and the cgroup of the task that queued or issued them.",
 	.type = NS_COUNTER,
-	.labels = { "device", "op", "cgroup" },
+	.labels = {"device", "op", "cgroup"},
 	.max_series = 500,
 	.fold_label = 2,
 	.other_reserve = 20,
@@ -80,11 +80,12 @@ static const struct ns_family_desc untracked_desc = {
 	.name = "novascope_block_untracked_requests_total",
 	.help = "Block requests whose latency was not measured: reason=\"inflight_full\" (no room "
 		"in the start-time map), \"stats_full\" (no room for a new device/op), "
-		"\"issue_unseen\" (ended without its issue seen: in flight when the probe attached, "
+		"\"issue_unseen\" (ended without its issue seen: in flight when the probe "
+		"attached, "
 		"or an event lost), \"expired\" (start entries of requests never seen to end, "
 		"removed after 10 minutes).",
 	.type = NS_COUNTER,
-	.labels = { "reason" },
+	.labels = {"reason"},
 };
 
 struct prev {
@@ -124,8 +125,8 @@ static uint64_t now_ns(void)
 
 static bool check(struct ns_probe *p, const struct ns_features *f)
 {
-	static const char *const tps[] = { "block_rq_insert", "block_rq_issue",
-					   "block_rq_complete", "block_rq_requeue" };
+	static const char *const tps[] = {"block_rq_insert", "block_rq_issue", "block_rq_complete",
+					  "block_rq_requeue"};
 	const char *fl;
 
 	if (!f->btf) {
@@ -173,16 +174,17 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	p->drops = pv->skel->maps.drops;
 	nargs = ns_btf_tracepoint_nargs("block_rq_issue");
 	if (nargs != 1 && nargs != 2) {
-		ns_probe_set_reason(p, "unexpected prototype of block_rq_issue (%d arguments)", nargs);
+		ns_probe_set_reason(p, "unexpected prototype of block_rq_issue (%d arguments)",
+				    nargs);
 		return -ENOTSUP;
 	}
 	pv->skel->rodata->rq_arg_second = nargs == 2;
 	pv->skel->rodata->slow_ns = cfg->block_slow_threshold_ns;
 	ns_drop_flavour(p->obj, strncmp(p->hook, "tp_btf", 6) ? "_btf" : "_raw");
 	if (!ns_btf_tracepoint_exists("block_rq_merge"))
-		bpf_object__for_each_program(prog, p->obj)
-			if (strstr(bpf_program__name(prog), "merge"))
-				bpf_program__set_autoload(prog, false);
+		bpf_object__for_each_program(prog,
+					     p->obj) if (strstr(bpf_program__name(prog), "merge"))
+			bpf_program__set_autoload(prog, false);
 	err = block_bpf__load(pv->skel);
 	if (err) {
 		ns_probe_set_reason(p, "load BPF programs: %s", strerror(-err));
@@ -331,7 +333,8 @@ static void sweep_starts(struct priv *pv, uint64_t now)
 		if (err && errno != ENOENT)
 			break;
 		for (__u32 i = 0; i < n; i++) {
-			const __u64 *ts = (const __u64 *)(vals + (size_t)i * vsz); /* queued, issued */
+			const __u64 *ts =
+				(const __u64 *)(vals + (size_t)i * vsz); /* queued, issued */
 			__u64 t = ts[0] > ts[1] ? ts[0] : ts[1];
 
 			if (t && t + STALE_START_NS < now)
@@ -352,8 +355,8 @@ static void sweep_starts(struct priv *pv, uint64_t now)
 
 static void collect_counters(struct priv *pv, struct ns_registry *r)
 {
-	static const char *const reasons[NS_BLOCK_CNT_MAX] = { "inflight_full", "stats_full",
-							       "issue_unseen" };
+	static const char *const reasons[NS_BLOCK_CNT_MAX] = {"inflight_full", "stats_full",
+							      "issue_unseen"};
 	struct ns_family *f = ns_family(r, &untracked_desc);
 
 	for (__u32 i = 0; i < NS_BLOCK_CNT_MAX; i++) {
@@ -386,8 +389,8 @@ static int collect(struct ns_probe *p, struct ns_registry *r)
 		counter_delta(r, ns_series(slow, NS_LV(e->device, e->op, e->cgroup)), e->n, 0);
 	}
 	if (pv->pend_overflow)
-		counter_delta(r, ns_series(slow, NS_LV("other", "other", "other")), pv->pend_overflow,
-			      0);
+		counter_delta(r, ns_series(slow, NS_LV("other", "other", "other")),
+			      pv->pend_overflow, 0);
 	pv->npend = 0;
 	pv->pend_overflow = 0;
 	if (pv->suppressed) {

@@ -28,8 +28,8 @@ struct ns_blkdev_cache {
 const char *ns_block_op_name(__u32 req_op)
 {
 	static const char *const names[NS_BLOCK_OP_MAX] = {
-		[NS_BLOCK_OP_READ] = "read",       [NS_BLOCK_OP_WRITE] = "write",
-		[NS_BLOCK_OP_FLUSH] = "flush",     [NS_BLOCK_OP_DISCARD] = "discard",
+		[NS_BLOCK_OP_READ] = "read",   [NS_BLOCK_OP_WRITE] = "write",
+		[NS_BLOCK_OP_FLUSH] = "flush", [NS_BLOCK_OP_DISCARD] = "discard",
 		[NS_BLOCK_OP_OTHER] = "other",
 	};
 
@@ -151,7 +151,8 @@ const char *ns_blkdev_name(struct ns_blkdev_cache *c, __u32 dev, uint64_t now_ns
 
 	*gone = false;
 	if (!e) { /* table full: cannot happen below NS_BLOCK_MAX_STATS devices */
-		snprintf(fallback, sizeof(fallback), "%u:%u", NS_BLOCK_MAJOR(dev), NS_BLOCK_MINOR(dev));
+		snprintf(fallback, sizeof(fallback), "%u:%u", NS_BLOCK_MAJOR(dev),
+			 NS_BLOCK_MINOR(dev));
 		return fallback;
 	}
 	if (e->name[0] && !e->gone && (!c->ttl_ns || now_ns - e->checked < c->ttl_ns))
@@ -162,7 +163,8 @@ const char *ns_blkdev_name(struct ns_blkdev_cache *c, __u32 dev, uint64_t now_ns
 	if (!err)
 		memcpy(e->name, name, sizeof(name));
 	else if (!e->name[0])
-		snprintf(e->name, sizeof(e->name), "%u:%u", NS_BLOCK_MAJOR(dev), NS_BLOCK_MINOR(dev));
+		snprintf(e->name, sizeof(e->name), "%u:%u", NS_BLOCK_MAJOR(dev),
+			 NS_BLOCK_MINOR(dev));
 	*gone = e->gone;
 	return e->name;
 }
