@@ -11,7 +11,7 @@
  * Hooks: block_rq_insert, block_rq_issue, block_rq_complete, block_rq_requeue and
  * block_rq_merge, tp_btf preferred, raw_tp fallback. Both flavours see the TP_PROTO arguments,
  * so the classic tracepoint's struct rename (trace_event_raw_block_rq_complete became
- * ..._block_rq_completion in 5.14) does not concern us.
+ * ..._block_rq_completion when block_rq_error was added) does not concern us.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -248,8 +248,8 @@ static __always_inline void emit_slow(struct request *rq, struct start *s, __u64
  * allocated (rq->start_time_ns, set for every request that iostats accounts). A request
  * already in flight when we attached is not IDLE and is skipped.
  */
-static __always_inline void on_unissued_end(struct request *rq, struct ns_block_stat *st,
-					    __u32 len, bool btf)
+static __always_inline void on_unissued_end(struct request *rq, struct ns_block_stat *st, __u32 len,
+					    bool btf)
 {
 	__u64 start, now;
 
@@ -337,13 +337,13 @@ static __always_inline int on_merge(struct request *rq, bool btf)
  * Thin wrappers. The request is ctx[0] since 5.11 and ctx[1] before; rq_arg_second is
  * constant after load, so the verifier only sees the branch this kernel takes.
  */
-#define RQ_HOOK(tp, fn, sec, suffix, btf)                                                          \
-	SEC(#sec "/" #tp)                                                                          \
-	int tp##_##suffix(__u64 *ctx)                                                              \
-	{                                                                                          \
-		if (rq_arg_second)                                                                 \
-			return fn((void *)ctx[1], btf);                                            \
-		return fn((void *)ctx[0], btf);                                                    \
+#define RQ_HOOK(tp, fn, sec, suffix, btf)               \
+	SEC(#sec "/" #tp)                               \
+	int tp##_##suffix(__u64 *ctx)                   \
+	{                                               \
+		if (rq_arg_second)                      \
+			return fn((void *)ctx[1], btf); \
+		return fn((void *)ctx[0], btf);         \
 	}
 
 RQ_HOOK(block_rq_insert, on_insert, tp_btf, btf, true)

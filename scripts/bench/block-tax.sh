@@ -73,18 +73,24 @@ while i < len(s):
 print(" ".join(sorted(out)))'
 }
 declare -A cost
-for v in novascope biolatency-QD; do
-	start_variant $v
-	bench >/dev/null
-	cost[$v]=$(prog_ns "${pids[0]}")
-	cleanup
+for r in $(seq 1 "$ROUNDS"); do
+	for v in novascope biolatency biolatency-QD; do
+		start_variant $v
+		bench >/dev/null
+		cost[$v]+="$(prog_ns "${pids[0]}") "
+		cleanup
+	done
 done
+# Median per program across rounds: "name:ns name:ns ..." -> "name:median ..."
+cost_median() { tr ' ' '\n' | grep : | awk -F: '{v[$1] = v[$1] " " $2} END {for (k in v) print k, v[k]}' |
+	while read -r name vals; do echo "$name:$(echo "$vals" | median)"; done | sort | paste -sd' '; }
 kill $stats_pid; wait $stats_pid 2>/dev/null || true
 
 python3 - "$ROUNDS" "$SECS" "$THREADS" "$(uname -r)" \
 	"$(echo "${res[none]}" | median)" "$(echo "${res[novascope]}" | median)" \
 	"$(echo "${res[biolatency]}" | median)" "$(echo "${res[biolatency-QD]}" | median)" \
-	"${cost[novascope]}" "${cost[biolatency-QD]}" <<'PY'
+	"$(echo "${cost[novascope]}" | cost_median)" "$(echo "${cost[biolatency]}" | cost_median)" \
+	"$(echo "${cost[biolatency-QD]}" | cost_median)" <<'PY'
 import sys
 rounds, secs, threads, kernel = sys.argv[1:5]
 a, b, c, d = map(float, sys.argv[5:9])
@@ -95,7 +101,15 @@ print("|---|---|---|---|")
 for name, v in [("(a) nothing attached", a), ("(b) novascope block probe", b),
                 ("(c) libbpf-tools biolatency", c), ("(d) libbpf-tools biolatency -Q -D", d)]:
     print(f"| {name} | {v:.0f} | {1e6 / v:.2f} | {1e6 / v - 1e6 / a:+.2f} |")
-print("\nMean CPU time of one program run (ns, BPF run-time stats on):")
-print(f"  novascope:        {sys.argv[9]}")
-print(f"  biolatency -Q -D: {sys.argv[10]}")
+def progs(s):
+    return {k: float(v) for k, v in (x.split(":") for x in s.split())}
+print(f"\nMean CPU time of one program run, ns (BPF run-time stats on; median of {rounds} rounds):\n")
+print("| variant | issue | complete | insert | issue + complete |")
+print("|---|---|---|---|---|")
+for name, arg in [("novascope", 9), ("biolatency", 10), ("biolatency -Q -D", 11)]:
+    p = progs(sys.argv[arg])
+    g = lambda k: next((v for n, v in p.items() if n.startswith(k)), None)
+    i, c, q = g("block_rq_issue"), g("block_rq_complete"), g("block_rq_insert")
+    f = lambda v: "-" if v is None else f"{v:.0f}"
+    print(f"| {name} | {f(i)} | {f(c)} | {f(q)} | {f((i or 0) + (c or 0))} |")
 PY

@@ -22,10 +22,10 @@ static void test_op_names(void **state)
 	assert_string_equal(ns_block_op_name(2), "flush");
 	assert_string_equal(ns_block_op_name(3), "discard");
 	assert_string_equal(ns_block_op_name(5), "discard"); /* secure erase */
-	assert_string_equal(ns_block_op_name(9), "other");   /* write zeroes */
-	assert_string_equal(ns_block_op_name(17), "other");  /* zone reset */
-	assert_string_equal(ns_block_op_name(34), "other");  /* driver passthrough */
-	assert_string_equal(ns_block_op_name(4), "other");   /* unused number */
+	assert_string_equal(ns_block_op_name(9), "other"); /* write zeroes */
+	assert_string_equal(ns_block_op_name(17), "other"); /* zone reset */
+	assert_string_equal(ns_block_op_name(34), "other"); /* driver passthrough */
+	assert_string_equal(ns_block_op_name(4), "other"); /* unused number */
 	/* Only the op bits count: cmd_flags' REQ_SYNC, REQ_FUA, ... sit above them. */
 	assert_string_equal(ns_block_op_name(1 | (1U << 11) | (1U << 17)), "write");
 	assert_string_equal(ns_block_op_name(0x100), "read");
@@ -64,8 +64,8 @@ static void test_uevent(void **state)
 	assert_int_equal(ns_block_parse_uevent("DEVNAME=a\tb\n", name, sizeof(name)), -1);
 	assert_int_equal(ns_block_parse_uevent("DEVNAME=..\n", name, sizeof(name)), -1);
 	assert_int_equal(ns_block_parse_uevent("DEVNAME=\xc3\xa9\n", name, sizeof(name)), -1);
-	assert_int_equal(ns_block_parse_uevent("DEVNAME=0123456789012345678901234567890123\n",
-					       name, sizeof(name)),
+	assert_int_equal(ns_block_parse_uevent("DEVNAME=0123456789012345678901234567890123\n", name,
+					       sizeof(name)),
 			 -1);
 	/* Too long for the caller's buffer. */
 	assert_int_equal(ns_block_parse_uevent("DEVNAME=loop12\n", name, 4), -1);
@@ -212,8 +212,12 @@ static void test_name_cache_many(void **state)
 static void test_size_buckets(void **state)
 {
 	static const struct ns_family_desc d = {
-		.name = "t_size_bytes", .help = "h", .type = NS_HISTOGRAM, .min_slot = 8,
-		.max_slot = 31, .scale = 1,
+		.name = "t_size_bytes",
+		.help = "h",
+		.type = NS_HISTOGRAM,
+		.min_slot = 8,
+		.max_slot = 31,
+		.scale = 1,
 	};
 	struct ns_registry *r = ns_registry_new(0);
 	struct ns_family *f = ns_family(r, &d);
