@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,6 +400,8 @@ static char *api_url(const char *base)
 struct ns_alerts *ns_alerts_new(const struct ns_alerts_opts *o)
 {
 	struct ns_alerts *a = calloc(1, sizeof(*a));
+	sigset_t all, old;
+	int err;
 
 	if (!a)
 		return NULL;
@@ -417,7 +420,12 @@ struct ns_alerts *ns_alerts_new(const struct ns_alerts_opts *o)
 	/* Not thread-safe: runs here, in the main thread, before the sender starts. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(a->multi = curl_multi_init()))
 		goto fail;
-	if (pthread_create(&a->thread, NULL, sender, a))
+	/* The sender takes no signals: SIGTERM must wake the collection loop, not this thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(&a->thread, NULL, sender, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
 		goto fail;
 	a->started = true;
 	return a;

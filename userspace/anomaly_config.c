@@ -113,10 +113,11 @@ static int finalize(struct ctx *x, const char *where, struct build *b)
 		d->min_count = latency ? 20 : d->stat == NS_STAT_RATE ? 10 : 0;
 	if (!b->spread_abs_set && d->stat == NS_STAT_RATE)
 		d->det.min_spread_abs = 1; /* events per second */
-	/* A quantile read from log2 buckets moves by up to 2x when it crosses a bucket bound:
-	 * a floor of 40% (log(1.4) on the log scale) makes z = 3 at least a 2.75x change. */
+	/* A quantile read from log2 buckets moves by up to 2x when it crosses a bucket bound,
+	 * and on a busy node a p99 of microseconds triples for seconds at a time: a floor of 50%
+	 * (log(1.5) on the log scale) makes z = 3 at least a 3.4x change. */
 	if (!b->spread_rel_set && d->stat == NS_STAT_QUANTILE)
-		d->det.min_spread_rel = 0.4;
+		d->det.min_spread_rel = 0.5;
 	if (d->for_set && !d->det.threshold)
 		FAIL(x, where, "for: only applies to a threshold (above or below)");
 	if (d->det.threshold && d->for_set) {

@@ -23,7 +23,7 @@ void ns_det_defaults(struct ns_det_params *p)
 	p->min_spread_rel = 0.2;
 	p->min_spread_abs = 0;
 	p->dir = NS_DIR_UP;
-	p->fire_after = 5;
+	p->fire_after = 8;
 	p->resolve_after = 5;
 	p->above = NAN;
 	p->below = NAN;

@@ -83,7 +83,7 @@ struct ns_det {
 	double peak_score, peak_value;
 };
 
-/* Fill p with the defaults (median, window 300, warm-up 30, z 3, admit_z 2, fire after 5,
+/* Fill p with the defaults (median, window 300, warm-up 30, z 3, admit_z 2, fire after 8,
  * resolve after 5, spread floor 20%). */
 void ns_det_defaults(struct ns_det_params *p);
 /* Check p; on error return a static string saying what is wrong, else NULL. */

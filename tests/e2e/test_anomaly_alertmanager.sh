@@ -85,6 +85,7 @@ ns_ok "resolved in Alertmanager ${res}s after the fault was removed"
 grep -q 'msg="alert firing".*signal=syscall_latency_p99.*labels="syscall=pread64"' "$NS_LOG" ||
 	ns_fail "no 'alert firing' log line"
 grep -q 'msg="alert resolved".*signal=syscall_latency_p99' "$NS_LOG" || ns_fail "no 'alert resolved' log line"
+ns_wait_collect # /metrics is rendered once per interval: let it count the resolve
 ok=$(ns_metric novascope_alert_notifications_total 'result="success"')
 bad=$(ns_metric novascope_alert_notifications_total 'result="failure"')
 [ "$ok" -ge 2 ] && [ "$bad" = 0 ] || ns_fail "notifications: success=$ok failure=$bad (expected >=2 and 0)"

@@ -48,6 +48,7 @@ from datetime import datetime
 a, b = (datetime.fromisoformat(x.replace("Z", "+00:00")) for x in sys.argv[1:])
 assert abs((a - b).total_seconds()) < 0.01, (a, b)
 EOF
+ns_wait_collect
 fails=$(ns_metric novascope_alert_notifications_total 'result="failure"')
 ok=$(ns_metric novascope_alert_notifications_total 'result="success"')
 [ "$ok" -ge 1 ] || ns_fail "no successful notification counted"

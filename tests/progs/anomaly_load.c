@@ -2,8 +2,8 @@
 /*
  * Workload and fault injector for the anomaly tests and the alert-latency benchmark.
  *
- *   anomaly_load read FILE RATE       pread 4 KiB at random offsets of FILE, RATE reads per
- *                                     second in 10 ms batches, until killed
+ *   anomaly_load read FILE RATE [KIB] pread KIB (default 4) KiB at random offsets of FILE,
+ *                                     RATE reads per second in 10 ms batches, until killed
  *   anomaly_load evict FILE PERIOD_MS drop FILE's pages from the page cache every PERIOD_MS
  *                                     (POSIX_FADV_DONTNEED), until killed
  *   anomaly_load pin FILE 1           map FILE and mlock it until killed: its pages stay cached
@@ -35,25 +35,25 @@ static void tick(struct timespec *next, long ns)
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL);
 }
 
-static int do_read(int fd, long rate)
+static int do_read(int fd, long rate, long kib)
 {
-	char buf[4096];
+	static char buf[1 << 20];
 	uint64_t x = 88172645463325252ULL, pages;
 	struct timespec next;
 	off_t size = lseek(fd, 0, SEEK_END);
 	long batch = rate / 100 > 0 ? rate / 100 : 1;
 
-	if (size < 4096) {
+	if (kib < 1 || kib > 1024 || size < kib * 1024) {
 		fprintf(stderr, "anomaly_load: file too small\n");
 		return 1;
 	}
-	pages = (uint64_t)size / 4096;
+	pages = (uint64_t)(size - kib * 1024) / 4096 + 1;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		for (long i = 0; i < batch; i++) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
-			if (pread(fd, buf, sizeof(buf), (off_t)(x % pages) * 4096) < 0) {
+			if (pread(fd, buf, (size_t)kib * 1024, (off_t)(x % pages) * 4096) < 0) {
 				perror("pread");
 				return 1;
 			}
@@ -96,11 +96,11 @@ int main(int argc, char **argv)
 	long n;
 	int fd;
 
-	if (argc != 4 ||
+	if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[1], "read")) ||
 	    (strcmp(argv[1], "read") && strcmp(argv[1], "evict") && strcmp(argv[1], "pin")) ||
 	    (n = strtol(argv[3], NULL, 10)) <= 0) {
 		fprintf(stderr,
-			"usage: anomaly_load read FILE RATE | evict FILE PERIOD_MS | pin FILE 1\n");
+			"usage: anomaly_load read FILE RATE [KIB] | evict FILE PERIOD_MS | pin FILE 1\n");
 		return 2;
 	}
 	fd = open(argv[2], O_RDONLY);
@@ -110,5 +110,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "pin"))
 		return do_pin(fd);
-	return strcmp(argv[1], "read") ? do_evict(fd, n) : do_read(fd, n);
+	if (!strcmp(argv[1], "read"))
+		return do_read(fd, n, argc == 5 ? strtol(argv[4], NULL, 10) : 4);
+	return do_evict(fd, n);
 }

@@ -334,13 +334,13 @@ static void test_eval_latency(void **state)
 	assert_true(read->scored && write->scored);
 	assert_non_null(
 		strstr(expose(a), "novascope_anomaly_score{signal=\"lat\",syscall=\"read\"} "));
-	for (i = 0; i < 5; i++, t++) {
+	for (i = 0; i < 8; i++, t++) {
 		ns_registry_begin(r);
 		observe(r, "read", "0", 500, 2000);
 		observe(r, "read", "1", 500, 40000); /* one CPU's reads got 20x slower */
 		observe(r, "write", "0", 1000, 5000);
 		ns_anomaly_eval(a, r, 1.0, t);
-		assert_int_equal(read->state, i < 4 ? NS_DET_PENDING : NS_DET_FIRING);
+		assert_int_equal(read->state, i < 7 ? NS_DET_PENDING : NS_DET_FIRING);
 		assert_int_equal(write->state, NS_DET_INACTIVE);
 	}
 	assert_true(read->score > 3);
@@ -433,7 +433,7 @@ static void test_eval_rate_reset(void **state)
 			assert_false(g->scored);
 	}
 	assert_true(fabs(g->center - 40) < 5);
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 8; i++) {
 		struct ns_series *s = ns_series(ns_family(r, &cnt_desc), NS_LV("migration"));
 
 		ns_registry_begin(r);
