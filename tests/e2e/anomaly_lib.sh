@@ -9,7 +9,7 @@
 # 20 ms, so the preads wait for the disk. The kernel sees pread64's latency jump; novascope traces only that cgroup
 # (--syscall.cgroup), so other processes on the machine cannot trigger or mask an alert.
 
-ANOM_LOAD=$NS_ROOT/build/tests/progs/anomaly_load
+ANOM_LOAD=$NS_BUILD/tests/progs/anomaly_load
 [ -x "$ANOM_LOAD" ] || ns_fail "build $ANOM_LOAD first (make build/tests/progs/anomaly_load)"
 
 # am_start [PORT]: Alertmanager on loopback; sets AM_PORT, AM_URL, AM_PID.

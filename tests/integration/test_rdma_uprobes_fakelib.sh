@@ -13,10 +13,10 @@
 # Run once with uprobe_multi links and once with one perf uprobe per function.
 . "$(dirname "$0")/../lib.sh"
 
-fake=$NS_ROOT/build/tests/rdma_fake
+fake=$NS_BUILD/tests/rdma_fake
 [ -e "$fake/librdmacm.so.1" ] || ns_fail "build the test libraries: make build/tests/progs/rdma_client"
 comm=rdmacl$$ # unique process name: other tests may run RDMA clients concurrently
-cp "$NS_ROOT/build/tests/progs/rdma_client" "$NS_TMP/$comm"
+cp "$NS_BUILD/tests/progs/rdma_client" "$NS_TMP/$comm"
 
 scenario() {
 	local mode=$1 hook out log

@@ -7,7 +7,7 @@
 pin=/sys/fs/bpf/novascope-rdma-$$
 ns_on_exit "rm -rf $pin"
 comm=rdmapin$$
-cp "$NS_ROOT/build/tests/progs/rdma_client" "$NS_TMP/$comm"
+cp "$NS_BUILD/tests/progs/rdma_client" "$NS_TMP/$comm"
 count() { ns_metric novascope_rdma_call_errors_total 'call="rdma_create_id"' "comm=\"$comm\""; }
 
 ns_start_daemon --probes=rdma_uprobes --bpf.pin-path=$pin --collect.interval=200ms

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 comm=rdmareal$$
-cp "$NS_ROOT/build/tests/progs/rdma_client" "$NS_TMP/$comm"
+cp "$NS_BUILD/tests/progs/rdma_client" "$NS_TMP/$comm"
 ns_start_daemon --probes=rdma_uprobes --collect.interval=200ms --log.level=debug
 health=$(curl -s "$NS_URL/health")
 python3 - "$health" <<'PY' || ns_fail "rdma_uprobes not up on the system libraries: $health"
