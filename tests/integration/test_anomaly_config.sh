@@ -42,11 +42,20 @@ anomaly:
       for: 2s
       severity: info
 YAML
+# A steady pread64 load (1000 calls/s) so that the built-in syscall signal has a label set
+# with enough calls per interval to score, however quiet the machine is.
+head -c 1M /dev/zero >"$NS_TMP/file"
+"$NS_ROOT/build/tests/progs/anomaly_load" read "$NS_TMP/file" 1000 &
+ns_on_exit "kill $! 2>/dev/null"
 # 10.255.255.1 does not answer: requests to it hang until the timeout.
 ns_start_daemon --probes=syscall --config.file="$NS_TMP/cfg.yml" \
 	--alertmanager.url=http://10.255.255.1:9093 --alertmanager.timeout=30s
-sleep 7
-curl -sf "$NS_URL/alerts" >"$NS_TMP/alerts.json"
+for _ in $(seq 1 30); do
+	sleep 0.5
+	curl -sf "$NS_URL/alerts" >"$NS_TMP/alerts.json"
+	jq -e '.signals[] | select(.name == "syscall_latency_p99" and .scored > 0)' \
+		"$NS_TMP/alerts.json" >/dev/null && break
+done
 jq -e '.alerts[] | select(.alertname == "NovascopeAlwaysOn" and .state == "firing" and .kind == "threshold")' \
 	"$NS_TMP/alerts.json" >/dev/null || ns_fail "no firing NovascopeAlwaysOn in /alerts: $(cat "$NS_TMP/alerts.json")"
 jq -e '.signals[] | select(.name == "block_device_latency_p99" and .state == "waiting for its metric")' \
