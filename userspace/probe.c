@@ -136,6 +136,19 @@ __u64 ns_percpu_u64_sum(struct bpf_map *map, __u32 key)
 	return sum;
 }
 
+bool ns_require_btf_task_storage(struct ns_probe *p, const struct ns_features *f)
+{
+	if (!f->btf) {
+		ns_probe_set_reason(p, "%s", f->btf_why);
+		return false;
+	}
+	if (!f->task_storage) {
+		ns_probe_set_reason(p, "kernel lacks BPF task storage (5.11+)");
+		return false;
+	}
+	return true;
+}
+
 const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char *why, size_t n)
 {
 	/* Tests exercise the fallback on kernels that have both: NOVASCOPE_TP_FLAVOUR=raw_tp. */

@@ -22,6 +22,8 @@ bool ns_prog_bpf_stats(struct bpf_object *obj, __u64 *run_ns, __u64 *run_cnt);
 __u64 ns_prog_recursion_misses(struct bpf_object *obj);
 /* Sum of a per-CPU u64 array element across CPUs. */
 __u64 ns_percpu_u64_sum(struct bpf_map *map, __u32 key);
+/* Kernel BTF and BPF task storage (5.11+), or false with p->reason set. */
+bool ns_require_btf_task_storage(struct ns_probe *p, const struct ns_features *f);
 /* "tp_btf" or "raw_tp" for a tracepoint, or NULL with why filled. */
 const char *ns_pick_tp_flavour(const struct ns_features *f, const char *tp, char *why, size_t n);
 

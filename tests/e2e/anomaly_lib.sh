@@ -58,6 +58,8 @@ anom_setup() {
 	ANOM_FILE=$(mktemp /var/tmp/novascope-anomaly.XXXXXX)
 	ns_on_exit "rm -f $ANOM_FILE"
 	head -c 16M /dev/urandom >"$ANOM_FILE"
+	# Written back now: POSIX_FADV_DONTNEED skips dirty pages, and the fault must evict.
+	sync "$ANOM_FILE"
 	cat "$ANOM_FILE" >/dev/null
 	anom_pin
 	ANOM_CG=/sys/fs/cgroup/unified/novascope-anomaly-$$
@@ -95,11 +97,28 @@ anom_fault_on() {
 	ns_on_exit "kill $ANOM_EV 2>/dev/null"
 }
 anom_fault_off() {
+	local t
 	kill "$ANOM_EV" 2>/dev/null || true
 	wait "$ANOM_EV" 2>/dev/null || true
+	t=$(now_s)
 	cat "$ANOM_FILE" >/dev/null
 	anom_pin
+	echo "fault off: file back in the page cache in $(elapsed "$t")s"
 }
+
+# anom_trace LABEL: one line on how the detector sees pread64 now (for failure reports):
+# its alert state, value, baseline and score from /alerts, or its score from /metrics.
+anom_trace() {
+	local a s
+	a=$(curl -sf "$NS_URL/alerts" | jq -c '[.alerts[] | select(.labels.syscall == "pread64") |
+		{state, value, baseline, score}] + [.notifications]' 2>/dev/null)
+	s=$(curl -sf "$NS_URL/metrics" | python3 "$NS_ROOT/tests/metric.py" novascope_anomaly_score \
+		'signal="syscall_latency_p99"' 'syscall="pread64"' 2>/dev/null)
+	echo "trace $1 t=$(date +%T.%N | cut -c1-12) score=${s:-none} alerts=$a" >>"$NS_TMP/trace"
+}
+
+# anom_trace_dump: the trace lines, for ns_fail messages.
+anom_trace_dump() { tail -40 "$NS_TMP/trace" 2>/dev/null; }
 
 now_s() { date +%s.%N; }
 elapsed() { python3 -c "print(round($(now_s) - $1, 2))"; }

@@ -47,8 +47,10 @@ while [ "$(elapsed "$t0" | cut -d. -f1)" -lt 15 ]; do
 		got=$(elapsed "$t0")
 		break
 	fi
+	anom_trace fault
 	sleep 0.25
 done
+[ -n "$got" ] || anom_trace_dump
 [ -n "$got" ] || ns_fail "no alert in Alertmanager 15 s after the fault (novascope: $(curl -s "$NS_URL/alerts" | jq -c .alerts))"
 ns_ok "alert in Alertmanager ${got}s after the fault"
 curl -sf "$AM_URL/api/v2/alerts" | python3 -c '
@@ -77,8 +79,10 @@ while [ "$(elapsed "$t1" | cut -d. -f1)" -lt 30 ]; do
 		res=$(elapsed "$t1")
 		break
 	fi
+	anom_trace recovery
 	sleep 0.5
 done
+[ -n "$res" ] || anom_trace_dump
 [ -n "$res" ] || ns_fail "alert still active in Alertmanager 30 s after the fault was removed"
 ns_ok "resolved in Alertmanager ${res}s after the fault was removed"
 

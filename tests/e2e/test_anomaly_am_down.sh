@@ -18,11 +18,13 @@ sleep 15 # warm-up: 10 intervals of data
 
 anom_fault_on
 t0=$(now_s)
-for _ in $(seq 1 60); do
+while [ "$(elapsed "$t0" | cut -d. -f1)" -lt 15 ]; do
 	[ "$(curl -sf "$NS_URL/alerts" | jq '[.alerts[] | select(.state == "firing")] | length')" -ge 1 ] && break
+	anom_trace fault
 	sleep 0.25
 done
 fired_at=$(curl -sf "$NS_URL/alerts" | jq -r '.alerts[] | select(.state == "firing") | .active_since' | head -1)
+[ -n "$fired_at" ] || anom_trace_dump
 [ -n "$fired_at" ] || ns_fail "no firing alert in /alerts 15 s after the fault"
 ns_ok "firing in novascope $(elapsed "$t0")s after the fault (active since $fired_at), Alertmanager down"
 sleep 2

@@ -126,14 +126,8 @@ static bool check(struct ns_probe *p, const struct ns_features *f)
 	char libs[NS_RDMA_MAX_LIBS][PATH_MAX], names[64] = "";
 	int n;
 
-	if (!f->btf) {
-		ns_probe_set_reason(p, "%s", f->btf_why);
+	if (!ns_require_btf_task_storage(p, f))
 		return false;
-	}
-	if (!f->task_storage) {
-		ns_probe_set_reason(p, "kernel lacks BPF task storage (5.11+)");
-		return false;
-	}
 	if (!ns_uprobes_supported(p->reason, sizeof(p->reason)))
 		return false;
 	if (!ns_attach_cookie_supported()) {

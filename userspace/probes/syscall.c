@@ -71,14 +71,8 @@ static bool check(struct ns_probe *p, const struct ns_features *f)
 {
 	const char *fl;
 
-	if (!f->btf) {
-		ns_probe_set_reason(p, "%s", f->btf_why);
+	if (!ns_require_btf_task_storage(p, f))
 		return false;
-	}
-	if (!f->task_storage) {
-		ns_probe_set_reason(p, "kernel lacks BPF task storage (5.11+)");
-		return false;
-	}
 	fl = ns_pick_tp_flavour(f, "sys_enter", p->reason, sizeof(p->reason));
 	if (!fl)
 		return false;
