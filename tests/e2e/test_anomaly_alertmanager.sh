@@ -34,7 +34,8 @@ while [ "$(elapsed "$start" | cut -d. -f1)" -lt "$STEADY" ]; do
 			scored=$((scored + 1))
 	fi
 done
-[ "$after_warmup" -ge 20 ] && [ "$scored" -ge $((after_warmup - 1)) ] ||
+want=$(((STEADY - 40) / 5 - 3))
+[ "$after_warmup" -ge "$want" ] && [ "$after_warmup" -ge 1 ] && [ "$scored" -ge $((after_warmup - 1)) ] ||
 	ns_fail "pread64 was scored in only $scored of $after_warmup samples after warm-up; last score $s"
 ns_ok "steady for ${STEADY}s: no alert; pread64 scored in $scored of $after_warmup samples after warm-up (last z=$s)"
 
