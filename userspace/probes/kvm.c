@@ -70,14 +70,9 @@ struct ent {
 	char vm[160];
 };
 
-struct tab {
-	struct ent *e;
-	size_t n;
-};
-
 struct priv {
 	struct kvm_bpf *skel;
-	struct tab exits, lat, uexits;
+	struct ns_keytab exits, lat, uexits;
 };
 
 /* The kvm tracepoints' prototypes live in vmlinux BTF, or in the kvm module's when modular. */
@@ -164,6 +159,8 @@ static int add_other_key(struct bpf_map *m)
 	return err;
 }
 
+static void init_tabs(struct priv *pv);
+
 static int start(struct ns_probe *p, const struct ns_config *cfg)
 {
 	struct priv *pv = calloc(1, sizeof(*pv));
@@ -173,6 +170,7 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	if (!pv)
 		return -ENOMEM;
 	p->priv = pv;
+	init_tabs(pv);
 	pv->skel = kvm_bpf__open();
 	if (!pv->skel) {
 		ns_probe_set_reason(p, "open BPF object: %s", strerror(errno));
@@ -216,8 +214,6 @@ static void label_vm(struct ent *e)
 	if (!tgid || ns_vm_label((pid_t)tgid, e->vm, sizeof(e->vm)))
 		snprintf(e->vm, sizeof(e->vm), OTHER); /* the overflow key, or gone before seen */
 }
-
-typedef void (*emit_fn)(struct ns_registry *r, const struct ent *e, const __u64 *cur);
 
 static void emit_exit(struct ns_registry *r, const struct ent *e, const __u64 *cur)
 {
@@ -266,65 +262,63 @@ static void emit_lat(struct ns_registry *r, const struct ent *e, const __u64 *cu
 	ns_series_touch(r, s);
 }
 
-/*
- * Read one map, emit each key's delta, and carry its entry to the next interval, unless the
- * key is per process (per_vm) and the process is gone: then delete the key after this read.
- */
-static int collect_map(struct ns_registry *r, struct tab *t, struct bpf_map *m, size_t words,
-		       bool per_vm, emit_fn emit)
+/* Keep this read as the previous one; a per-VM key's last read is the one after its VMM exited. */
+static bool keep(struct ent *e, const __u64 *cur, size_t words, bool per_vm)
 {
-	size_t n, rec = NS_REC_KEY_WORDS + words, keep = 0;
-	int fd = bpf_map__fd(m);
-	__u64 *cur = ns_read_percpu_map(fd, bpf_map__key_size(m), words, &n);
-	struct ent *next;
+	__u32 tgid = (__u32)e->key[0];
 
-	if (!cur)
-		return -errno;
-	next = calloc(n ? n : 1, sizeof(*next));
-	if (!next) {
-		free(cur);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const __u64 *v = cur + i * rec + NS_REC_KEY_WORDS;
-		struct ent *old =
-			!t->n ? NULL
-			      : bsearch(cur + i * rec, t->e, t->n, sizeof(*t->e), ns_rec_cmp);
-		struct ent *e = &next[keep];
-		__u32 tgid;
+	if (words == 1)
+		e->prev.sum = cur[0];
+	else
+		memcpy(&e->prev, cur, sizeof(e->prev));
+	return !(per_vm && tgid && kill((pid_t)tgid, 0) && errno == ESRCH);
+}
 
-		if (old) {
-			*e = *old;
-		} else {
-			memcpy(e->key, cur + i * rec, sizeof(e->key));
-			if (per_vm)
-				label_vm(e);
-		}
-		emit(r, e, v);
-		if (words == 1)
-			e->prev.sum = v[0];
-		else
-			memcpy(&e->prev, v, sizeof(e->prev));
-		tgid = (__u32)e->key[0];
-		if (per_vm && tgid && kill((pid_t)tgid, 0) && errno == ESRCH) {
-			bpf_map_delete_elem(fd, e->key);
-			continue;
-		}
-		keep++;
-	}
-	free(cur);
-	free(t->e);
-	t->e = next;
-	t->n = keep;
-	return 0;
+static bool update_exit(void *r, void *e, const __u64 *cur)
+{
+	emit_exit(r, e, cur);
+	return keep(e, cur, 1, true);
+}
+
+static bool update_uexit(void *r, void *e, const __u64 *cur)
+{
+	emit_uexit(r, e, cur);
+	return keep(e, cur, 1, true);
+}
+
+static bool update_lat(void *r, void *e, const __u64 *cur)
+{
+	emit_lat(r, e, cur);
+	return keep(e, cur, HIST_WORDS, false);
+}
+
+static void init_vm(void *ctx, void *e)
+{
+	(void)ctx;
+	label_vm(e);
+}
+
+static void init_reason(void *ctx, void *e)
+{
+	(void)ctx, (void)e; /* latency is per exit reason only: the key is the label */
+}
+
+static void init_tabs(struct priv *pv)
+{
+	pv->exits = (struct ns_keytab){sizeof(struct ent), sizeof(struct ns_kvm_exit_key), 1,
+				       init_vm, update_exit};
+	pv->uexits = (struct ns_keytab){sizeof(struct ent), sizeof(struct ns_kvm_uexit_key), 1,
+					init_vm, update_uexit};
+	pv->lat = (struct ns_keytab){sizeof(struct ent), sizeof(struct ns_kvm_lat_key), HIST_WORDS,
+				     init_reason, update_lat};
 }
 
 static int collect(struct ns_probe *p, struct ns_registry *r)
 {
 	struct priv *pv = p->priv;
-	int e1 = collect_map(r, &pv->exits, pv->skel->maps.exits, 1, true, emit_exit);
-	int e2 = collect_map(r, &pv->lat, pv->skel->maps.exit_lat, HIST_WORDS, false, emit_lat);
-	int e3 = collect_map(r, &pv->uexits, pv->skel->maps.uexits, 1, true, emit_uexit);
+	int e1 = ns_keytab_collect(&pv->exits, bpf_map__fd(pv->skel->maps.exits), r);
+	int e2 = ns_keytab_collect(&pv->lat, bpf_map__fd(pv->skel->maps.exit_lat), r);
+	int e3 = ns_keytab_collect(&pv->uexits, bpf_map__fd(pv->skel->maps.uexits), r);
 
 	return e1 ?: e2 ?: e3;
 }
@@ -337,9 +331,9 @@ static void stop(struct ns_probe *p)
 		return;
 	ns_probe_detach(p);
 	kvm_bpf__destroy(pv->skel);
-	free(pv->exits.e);
-	free(pv->lat.e);
-	free(pv->uexits.e);
+	ns_keytab_free(&pv->exits);
+	ns_keytab_free(&pv->lat);
+	ns_keytab_free(&pv->uexits);
 	free(pv);
 	p->priv = NULL;
 	p->obj = NULL;

@@ -90,3 +90,48 @@ cleanup:
 	}
 	return out;
 }
+
+int ns_keytab_collect(struct ns_keytab *t, int fd, void *ctx)
+{
+	size_t n, rec = NS_REC_KEY_WORDS + t->words, keep = 0;
+	__u64 *cur = ns_read_percpu_map(fd, t->key_size, t->words, &n);
+	char *next;
+
+	if (!cur)
+		return -errno;
+	next = calloc(n ? n : 1, t->ent_size);
+	if (!next) {
+		free(cur);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const __u64 *k = cur + i * rec;
+		void *old = t->n ? bsearch(k, t->ents, t->n, t->ent_size, ns_rec_cmp) : NULL;
+		void *e = next + keep * t->ent_size;
+
+		if (old) {
+			memcpy(e, old, t->ent_size);
+		} else {
+			memcpy(e, k, NS_REC_KEY_WORDS * sizeof(__u64));
+			t->init(ctx, e);
+		}
+		if (!t->update(ctx, e, k + NS_REC_KEY_WORDS)) {
+			bpf_map_delete_elem(fd, e); /* the key: the entry's first key_size bytes */
+			memset(e, 0, t->ent_size);
+			continue;
+		}
+		keep++;
+	}
+	free(cur);
+	free(t->ents);
+	t->ents = next;
+	t->n = keep;
+	return 0;
+}
+
+void ns_keytab_free(struct ns_keytab *t)
+{
+	free(t->ents);
+	t->ents = NULL;
+	t->n = 0;
+}

@@ -88,15 +88,16 @@ static const struct ns_family_desc steal_desc = {
 #define CG_WORDS (sizeof(struct ns_sched_cg_stat) / sizeof(__u64))
 #define VM_WORDS (sizeof(struct ns_sched_vcpu_stat) / sizeof(__u64))
 
+/* Entries of ns_keytabs: the key first (id in key[0]). */
 struct cg_ent {
-	__u64 id;
+	__u64 key[NS_REC_KEY_WORDS]; /* cgroup id */
 	struct ns_sched_cg_stat prev; /* cumulative at the last read */
 	char path[256];
 	char label[256];
 };
 
 struct vm_ent {
-	__u64 id; /* tgid */
+	__u64 key[NS_REC_KEY_WORDS]; /* tgid */
 	struct ns_sched_vcpu_stat prev;
 	char label[160];
 };
@@ -106,10 +107,8 @@ struct priv {
 	unsigned int depth;
 	struct ns_family_desc runq, csw, migr; /* with room for the configured cap */
 	struct ns_labelcap *labels; /* the cap on cgroup label values */
-	struct cg_ent *cg;
-	size_t ncg;
-	struct vm_ent *vm;
-	size_t nvm;
+	struct ns_keytab cg, vm;
+	struct ns_registry *r; /* during a collection */
 	int root_fd;
 };
 
@@ -249,6 +248,8 @@ static int setup_priv(struct priv *pv, const struct ns_config *cfg)
 	return 0;
 }
 
+static void init_tabs(struct priv *pv);
+
 static int start(struct ns_probe *p, const struct ns_config *cfg)
 {
 	struct priv *pv = calloc(1, sizeof(*pv));
@@ -258,6 +259,7 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 
 	if (!pv)
 		return -ENOMEM;
+	init_tabs(pv);
 	p->priv = pv;
 	err = setup_priv(pv, cfg);
 	if (err)
@@ -301,13 +303,6 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	return ns_probe_attach(p, p->obj);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* A cgroup is alive while a directory at its path still has its id as inode number. */
 static bool cgroup_alive(const struct priv *pv, const struct cg_ent *e)
 {
@@ -317,12 +312,12 @@ static bool cgroup_alive(const struct priv *pv, const struct cg_ent *e)
 	if (pv->root_fd < 0 ||
 	    fstatat(pv->root_fd, rel, &st, *rel ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH))
 		return false;
-	return (__u64)st.st_ino == e->id;
+	return (__u64)st.st_ino == e->key[0];
 }
 
 static void label_cgroup(const struct priv *pv, struct cg_ent *e)
 {
-	if (e->id == NS_SCHED_OTHER || ns_cgroup_path(e->id, e->path, sizeof(e->path))) {
+	if (e->key[0] == NS_SCHED_OTHER || ns_cgroup_path(e->key[0], e->path, sizeof(e->path))) {
 		/* The overflow key, or a cgroup removed before its first read. */
 		e->path[0] = 0;
 		snprintf(e->label, sizeof(e->label), OTHER);
@@ -367,53 +362,26 @@ static void emit_cgroup(struct priv *pv, struct ns_registry *r, const char *labe
 	add_counter(r, migr, NS_LV(label), cur->migrations, cur->migrations - prev->migrations);
 }
 
-static int collect_cgroups(struct priv *pv, struct ns_registry *r)
+static void init_cgroup(void *pv, void *e)
 {
-	int fd = bpf_map__fd(pv->skel->maps.cg_stats);
-	size_t n, rec = NS_REC_KEY_WORDS + CG_WORDS, keep = 0;
-	__u64 *cur = ns_read_percpu_map(fd, sizeof(__u64), CG_WORDS, &n);
-	struct cg_ent *next;
+	label_cgroup(pv, e);
+}
 
-	if (!cur)
-		return -errno;
-	next = calloc(n ? n : 1, sizeof(*next));
-	if (!next) {
-		free(cur);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct ns_sched_cg_stat *c = (const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct cg_ent *old = !pv->ncg ? NULL
-					      : bsearch(cur + i * rec, pv->cg, pv->ncg,
-							sizeof(*pv->cg), cmp_u64);
-		struct cg_ent *e = &next[keep];
+static bool update_cgroup(void *ctx, void *ent, const __u64 *vals)
+{
+	struct priv *pv = ctx;
+	struct cg_ent *e = ent;
+	const struct ns_sched_cg_stat *c = (const void *)vals;
 
-		if (old) {
-			*e = *old;
-		} else {
-			memset(e, 0, sizeof(*e));
-			e->id = cur[i * rec];
-			label_cgroup(pv, e);
-		}
-		emit_cgroup(pv, r, e->label, c, &e->prev);
-		e->prev = *c;
-		if (e->id != NS_SCHED_OTHER && (!e->path[0] || !cgroup_alive(pv, e))) {
-			/* Gone, and this was its last read: free the key for new cgroups. */
-			bpf_map_delete_elem(fd, &e->id);
-			continue;
-		}
-		keep++;
-	}
-	free(cur);
-	free(pv->cg);
-	pv->cg = next;
-	pv->ncg = keep;
-	return 0;
+	emit_cgroup(pv, pv->r, e->label, c, &e->prev);
+	e->prev = *c;
+	/* Gone: this was its last read. */
+	return e->key[0] == NS_SCHED_OTHER || (e->path[0] && cgroup_alive(pv, e));
 }
 
 static void label_vm(struct vm_ent *e)
 {
-	if (e->id == NS_SCHED_OTHER || ns_vm_label((pid_t)e->id, e->label, sizeof(e->label)))
+	if (e->key[0] == NS_SCHED_OTHER || ns_vm_label((pid_t)e->key[0], e->label, sizeof(e->label)))
 		snprintf(e->label, sizeof(e->label), OTHER);
 }
 
@@ -440,57 +408,40 @@ static void emit_vm(struct ns_registry *r, const char *label, const struct ns_sc
 	}
 }
 
-static int collect_vms(struct priv *pv, struct ns_registry *r)
+static void init_vm(void *pv, void *e)
 {
-	int fd = bpf_map__fd(pv->skel->maps.vcpu_stats);
-	size_t n, rec = NS_REC_KEY_WORDS + VM_WORDS, keep = 0;
-	__u64 *cur = ns_read_percpu_map(fd, sizeof(__u32), VM_WORDS, &n);
-	struct vm_ent *next;
+	(void)pv;
+	label_vm(e);
+}
 
-	if (!cur)
-		return -errno;
-	next = calloc(n ? n : 1, sizeof(*next));
-	if (!next) {
-		free(cur);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct ns_sched_vcpu_stat *c =
-			(const void *)(cur + i * rec + NS_REC_KEY_WORDS);
-		struct vm_ent *old = !pv->nvm ? NULL
-					      : bsearch(cur + i * rec, pv->vm, pv->nvm,
-							sizeof(*pv->vm), cmp_u64);
-		struct vm_ent *e = &next[keep];
-		__u32 key = (__u32)cur[i * rec];
+static bool update_vm(void *ctx, void *ent, const __u64 *vals)
+{
+	struct priv *pv = ctx;
+	struct vm_ent *e = ent;
+	const struct ns_sched_vcpu_stat *c = (const void *)vals;
+	pid_t tgid = (pid_t)e->key[0];
 
-		if (old) {
-			*e = *old;
-		} else {
-			memset(e, 0, sizeof(*e));
-			e->id = key;
-			label_vm(e);
-		}
-		emit_vm(r, e->label, c, &e->prev);
-		e->prev = *c;
-		if (key != NS_SCHED_OTHER && kill((pid_t)key, 0) && errno == ESRCH) {
-			bpf_map_delete_elem(fd, &key);
-			continue;
-		}
-		keep++;
-	}
-	free(cur);
-	free(pv->vm);
-	pv->vm = next;
-	pv->nvm = keep;
-	return 0;
+	emit_vm(pv->r, e->label, c, &e->prev);
+	e->prev = *c;
+	return e->key[0] == NS_SCHED_OTHER || !kill(tgid, 0) || errno != ESRCH;
+}
+
+static void init_tabs(struct priv *pv)
+{
+	pv->cg = (struct ns_keytab){sizeof(struct cg_ent), sizeof(__u64), CG_WORDS, init_cgroup,
+				    update_cgroup};
+	pv->vm = (struct ns_keytab){sizeof(struct vm_ent), sizeof(__u32), VM_WORDS, init_vm,
+				    update_vm};
 }
 
 static int collect(struct ns_probe *p, struct ns_registry *r)
 {
 	struct priv *pv = p->priv;
-	int err = collect_cgroups(pv, r);
+	int err;
 
-	return collect_vms(pv, r) ?: err;
+	pv->r = r;
+	err = ns_keytab_collect(&pv->cg, bpf_map__fd(pv->skel->maps.cg_stats), pv);
+	return ns_keytab_collect(&pv->vm, bpf_map__fd(pv->skel->maps.vcpu_stats), pv) ?: err;
 }
 
 static void stop(struct ns_probe *p)
@@ -504,8 +455,8 @@ static void stop(struct ns_probe *p)
 	if (pv->root_fd >= 0)
 		close(pv->root_fd);
 	ns_labelcap_free(pv->labels);
-	free(pv->cg);
-	free(pv->vm);
+	ns_keytab_free(&pv->cg);
+	ns_keytab_free(&pv->vm);
 	free(pv);
 	p->priv = NULL;
 	p->obj = NULL;
