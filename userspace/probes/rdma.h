@@ -31,6 +31,12 @@ void ns_kv_free(struct ns_kv *t);
 /* "ESTABLISHED" for 9 (enum rdma_cm_event_type), "unknown_N" beyond the known ones. */
 const char *ns_rdma_cm_event_name(unsigned int ev, char *buf, size_t n);
 
+struct ns_family_desc;
+/* Add each key's growth of the per-(event, status) CM event counts in map fd to d's counters;
+ * prev (keys struct ns_rdma_event_key, values u64) holds the counts of the last read. */
+void ns_rdma_collect_cm_events(int fd, struct ns_kv *prev, const struct ns_family_desc *d,
+			       struct ns_registry *r);
+
 /* rdma_counters: the sysfs reader. */
 struct ns_rdma_sysfs;
 struct ns_rdma_sysfs *ns_rdma_sysfs_new(const char *root);

@@ -233,33 +233,6 @@ static int start(struct ns_probe *p, const struct ns_config *cfg)
 	return ns_probe_attach(p, p->obj);
 }
 
-static void collect_events(struct priv *pv, struct ns_registry *r)
-{
-	int fd = bpf_map__fd(pv->skel->maps.kcm_events);
-	struct ns_rdma_event_key key, next, *kp = NULL;
-	char ebuf[24], status[16];
-	struct ns_series *s;
-	__u64 cur, *prev;
-
-	while (!bpf_map_get_next_key(fd, kp, &next)) {
-		key = next;
-		kp = &key;
-		if (bpf_map_lookup_elem(fd, &key, &cur))
-			continue;
-		prev = ns_kv_get(&pv->prev_events, &key, true);
-		if (!prev)
-			return;
-		snprintf(status, sizeof(status), "%d", key.status);
-		s = ns_series(ns_family(r, &kcm_desc),
-			      NS_LV(ns_rdma_cm_event_name(key.event, ebuf, sizeof(ebuf)), status));
-		if (s) {
-			ns_counter_add(s, (double)(cur - *prev));
-			ns_series_touch(r, s);
-		}
-		*prev = cur;
-	}
-}
-
 static void hist_series(struct ns_registry *r, const struct ns_family_desc *d,
 			const char *const *labels, const struct ns_hist *cur,
 			const struct ns_hist *prev)
@@ -307,7 +280,8 @@ static int collect(struct ns_probe *p, struct ns_registry *r)
 		ns_series_touch(r, s);
 	}
 	pv->prev = cur;
-	collect_events(pv, r);
+	ns_rdma_collect_cm_events(bpf_map__fd(pv->skel->maps.kcm_events), &pv->prev_events,
+				  &kcm_desc, r);
 	return 0;
 }
 

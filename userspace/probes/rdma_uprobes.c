@@ -362,36 +362,14 @@ static void collect_comms(struct priv *pv, struct ns_registry *r)
 	}
 }
 
-static void collect_events(struct priv *pv, struct ns_registry *r)
-{
-	int fd = bpf_map__fd(pv->skel->maps.cm_events);
-	struct ns_rdma_event_key key, next, *kp = NULL;
-	char ebuf[24], status[16];
-	__u64 cur, *prev;
-
-	while (!bpf_map_get_next_key(fd, kp, &next)) {
-		key = next;
-		kp = &key;
-		if (bpf_map_lookup_elem(fd, &key, &cur))
-			continue;
-		prev = ns_kv_get(&pv->prev_events, &key, true);
-		if (!prev)
-			return;
-		snprintf(status, sizeof(status), "%d", key.status);
-		add_counter(r, &cm_events_desc,
-			    NS_LV(ns_rdma_cm_event_name(key.event, ebuf, sizeof(ebuf)), status),
-			    (double)(cur - *prev));
-		*prev = cur;
-	}
-}
-
 static int collect(struct ns_probe *p, struct ns_registry *r)
 {
 	struct priv *pv = p->priv;
 
 	collect_calls(pv, r);
 	collect_comms(pv, r);
-	collect_events(pv, r);
+	ns_rdma_collect_cm_events(bpf_map__fd(pv->skel->maps.cm_events), &pv->prev_events,
+				  &cm_events_desc, r);
 	return 0;
 }
 

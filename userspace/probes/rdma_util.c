@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include "metrics.h"
 #include "rdma.h"
+#include "novascope/rdma.h"
 
 /* Slot layout: one "used" byte, padding to 8, key, value (each rounded up to 8 bytes). */
 #define ALIGN8(x) (((x) + 7) & ~(size_t)7)
@@ -192,4 +195,31 @@ void ns_rdma_printable(const char *in, size_t len, char *out, size_t n)
 	for (size_t i = 0; i < len && j + 1 < n; i++)
 		out[j++] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
 	out[j] = 0;
+}
+
+void ns_rdma_collect_cm_events(int fd, struct ns_kv *prev, const struct ns_family_desc *d,
+			       struct ns_registry *r)
+{
+	struct ns_rdma_event_key key, next, *kp = NULL;
+	char ebuf[24], status[16];
+	struct ns_series *s;
+	__u64 cur, *last;
+
+	while (!bpf_map_get_next_key(fd, kp, &next)) {
+		key = next;
+		kp = &key;
+		if (bpf_map_lookup_elem(fd, &key, &cur))
+			continue;
+		last = ns_kv_get(prev, &key, true);
+		if (!last)
+			return;
+		snprintf(status, sizeof(status), "%d", key.status);
+		s = ns_series(ns_family(r, d),
+			      NS_LV(ns_rdma_cm_event_name(key.event, ebuf, sizeof(ebuf)), status));
+		if (s) {
+			ns_counter_add(s, (double)(cur - *last));
+			ns_series_touch(r, s);
+		}
+		*last = cur;
+	}
 }

@@ -381,7 +381,8 @@ static bool update_cgroup(void *ctx, void *ent, const __u64 *vals)
 
 static void label_vm(struct vm_ent *e)
 {
-	if (e->key[0] == NS_SCHED_OTHER || ns_vm_label((pid_t)e->key[0], e->label, sizeof(e->label)))
+	if (e->key[0] == NS_SCHED_OTHER ||
+	    ns_vm_label((pid_t)e->key[0], e->label, sizeof(e->label)))
 		snprintf(e->label, sizeof(e->label), OTHER);
 }
 
