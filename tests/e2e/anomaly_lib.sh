@@ -5,8 +5,10 @@
 # (a memory copy, a few microseconds, insensitive to CPU load from anything else on the node).
 # While steady, the file is mapped and mlocked by a "pinner" (like a database pinning its
 # buffer pool), so nothing else on this shared machine (drop_caches, memory pressure) can
-# evict it. The injected fault drops the pin and evicts the file from the page cache every
-# 20 ms, so the preads wait for the disk. The kernel sees pread64's latency jump; novascope traces only that cgroup
+# evict it. The injected fault evicts the file's first MiB from the page cache every 20 ms
+# (the rest stays pinned), so one pread in 16 waits for the disk: p99 becomes a disk read. Only
+# a sixteenth of the reads load the disk, and putting the fault right takes reading back 1 MiB,
+# so neither depends much on how fast the machine's disk is. The kernel sees pread64's latency jump; novascope traces only that cgroup
 # (--syscall.cgroup), so other processes on the machine cannot trigger or mask an alert.
 
 ANOM_LOAD=$NS_BUILD/tests/progs/anomaly_load
@@ -50,6 +52,23 @@ for a in json.load(sys.stdin):
 print(n)' "$@"
 }
 
+# am_wait_count N SECS TRACE: wait up to SECS for N active pread64 alerts of
+# syscall_latency_p99 in Alertmanager, tracing the detector meanwhile; prints the seconds it
+# took, nothing on a timeout (and then the trace, on stderr).
+am_wait_count() {
+	local t0
+	t0=$(now_s)
+	while [ "$(elapsed "$t0" | cut -d. -f1)" -lt "$2" ]; do
+		if [ "$(am_alert_count syscall_latency_p99 syscall=pread64)" = "$1" ]; then
+			elapsed "$t0"
+			return 0
+		fi
+		anom_trace "$3"
+		sleep 0.25
+	done
+	anom_trace_dump >&2
+}
+
 # am_total: every alert Alertmanager holds.
 am_total() { curl -sf "$AM_URL/api/v2/alerts" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
@@ -67,8 +86,11 @@ anom_setup() {
 	ns_on_exit "anom_cg_remove $ANOM_CG"
 }
 
+ANOM_FAULT_KIB=1024
+
+# anom_pin [FROM_KIB]: keep the file (from FROM_KIB on) in the page cache; sets ANOM_PIN.
 anom_pin() {
-	"$ANOM_LOAD" pin "$ANOM_FILE" 1 &
+	"$ANOM_LOAD" pin "$ANOM_FILE" "${1:-0}" &
 	ANOM_PIN=$!
 	ns_on_exit "kill $ANOM_PIN 2>/dev/null"
 }
@@ -87,22 +109,26 @@ anom_workload() {
 	ns_on_exit "kill $ANOM_WL 2>/dev/null"
 }
 
-# anom_fault_on / anom_fault_off: start evicting the file from the page cache (outside the
+# anom_fault_on / anom_fault_off: start evicting the first MiB from the page cache (outside the
 # cgroup) / stop and put it back in the cache.
 anom_fault_on() {
-	kill "$ANOM_PIN" 2>/dev/null || true
-	wait "$ANOM_PIN" 2>/dev/null || true
-	"$ANOM_LOAD" evict "$ANOM_FILE" 20 &
+	local whole=$ANOM_PIN
+	anom_pin "$ANOM_FAULT_KIB" # the rest stays cached
+	kill "$whole" 2>/dev/null || true
+	wait "$whole" 2>/dev/null || true
+	"$ANOM_LOAD" evict "$ANOM_FILE" 20 "$ANOM_FAULT_KIB" &
 	ANOM_EV=$!
 	ns_on_exit "kill $ANOM_EV 2>/dev/null"
 }
 anom_fault_off() {
-	local t
+	local t part=$ANOM_PIN
 	kill "$ANOM_EV" 2>/dev/null || true
 	wait "$ANOM_EV" 2>/dev/null || true
 	t=$(now_s)
 	cat "$ANOM_FILE" >/dev/null
 	anom_pin
+	kill "$part" 2>/dev/null || true
+	wait "$part" 2>/dev/null || true
 	echo "fault off: file back in the page cache in $(elapsed "$t")s"
 }
 
@@ -112,8 +138,8 @@ anom_trace() {
 	local a s
 	a=$(curl -sf "$NS_URL/alerts" | jq -c '[.alerts[] | select(.labels.syscall == "pread64") |
 		{state, value, baseline, score}] + [.notifications]' 2>/dev/null)
-	s=$(curl -sf "$NS_URL/metrics" | python3 "$NS_ROOT/tests/metric.py" novascope_anomaly_score \
-		'signal="syscall_latency_p99"' 'syscall="pread64"' 2>/dev/null)
+	s=$(curl -sf "$NS_URL/metrics" |
+		awk '/^novascope_anomaly_score\{signal="syscall_latency_p99",syscall="pread64"\}/ {print $2}')
 	echo "trace $1 t=$(date +%T.%N | cut -c1-12) score=${s:-none} alerts=$a" >>"$NS_TMP/trace"
 }
 

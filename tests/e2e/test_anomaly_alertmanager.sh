@@ -41,17 +41,7 @@ ns_ok "steady for ${STEADY}s: no alert; pread64 scored in $scored of $after_warm
 
 # 2. Fault: visible in Alertmanager within 15 s.
 anom_fault_on
-t0=$(now_s)
-got=""
-while [ "$(elapsed "$t0" | cut -d. -f1)" -lt 15 ]; do
-	if [ "$(am_alert_count syscall_latency_p99 syscall=pread64)" = 1 ]; then
-		got=$(elapsed "$t0")
-		break
-	fi
-	anom_trace fault
-	sleep 0.25
-done
-[ -n "$got" ] || anom_trace_dump
+got=$(am_wait_count 1 15 fault)
 [ -n "$got" ] || ns_fail "no alert in Alertmanager 15 s after the fault (novascope: $(curl -s "$NS_URL/alerts" | jq -c .alerts))"
 ns_ok "alert in Alertmanager ${got}s after the fault"
 curl -sf "$AM_URL/api/v2/alerts" | python3 -c '
@@ -73,17 +63,7 @@ print("ok: labels", sorted(l), "summary:", an["summary"])' || ns_fail "alert con
 # 3. Remove the fault: resolved (gone from Alertmanager's active alerts) within 30 s.
 sleep 3
 anom_fault_off
-t1=$(now_s)
-res=""
-while [ "$(elapsed "$t1" | cut -d. -f1)" -lt 30 ]; do
-	if [ "$(am_alert_count syscall_latency_p99 syscall=pread64)" = 0 ]; then
-		res=$(elapsed "$t1")
-		break
-	fi
-	anom_trace recovery
-	sleep 0.5
-done
-[ -n "$res" ] || anom_trace_dump
+res=$(am_wait_count 0 30 recovery)
 [ -n "$res" ] || ns_fail "alert still active in Alertmanager 30 s after the fault was removed"
 ns_ok "resolved in Alertmanager ${res}s after the fault was removed"
 

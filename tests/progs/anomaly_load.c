@@ -4,11 +4,14 @@
  *
  *   anomaly_load read FILE RATE [KIB] pread KIB (default 4) KiB at random offsets of FILE,
  *                                     RATE reads per second in 10 ms batches, until killed
- *   anomaly_load evict FILE PERIOD_MS drop FILE's pages from the page cache every PERIOD_MS
- *                                     (POSIX_FADV_DONTNEED), until killed
- *   anomaly_load pin FILE 1           map FILE and mlock it until killed: its pages stay cached
- *                                     whatever else happens on the machine (drop_caches and
- *                                     memory pressure skip mapped, locked pages)
+ *   anomaly_load evict FILE PERIOD_MS [KIB]
+ *                                     drop FILE's first KIB KiB (default: all of it) from the
+ *                                     page cache every PERIOD_MS (POSIX_FADV_DONTNEED), until
+ *                                     killed
+ *   anomaly_load pin FILE FROM_KIB    map FILE from FROM_KIB KiB on (0: all of it) and mlock it
+ *                                     until killed: those pages stay cached whatever else
+ *                                     happens on the machine (drop_caches, memory pressure and
+ *                                     proactive reclaim skip mapped, locked pages)
  *
  * While FILE is cached, a pread is a memory copy (a few microseconds, insensitive to CPU
  * contention from other processes); while the evictor runs, most preads miss the page cache
@@ -16,6 +19,7 @@
  * thrashing), not a workload that changes what it asks for.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,13 +66,13 @@ static int do_read(int fd, long rate, long kib)
 	}
 }
 
-static int do_evict(int fd, long period_ms)
+static int do_evict(int fd, long period_ms, long kib)
 {
 	struct timespec next;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
-		int err = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		int err = posix_fadvise(fd, 0, (off_t)kib * 1024, POSIX_FADV_DONTNEED);
 
 		if (err) {
 			fprintf(stderr, "posix_fadvise: %s\n", strerror(err));
@@ -78,12 +82,17 @@ static int do_evict(int fd, long period_ms)
 	}
 }
 
-static int do_pin(int fd)
+static int do_pin(int fd, long from_kib)
 {
-	off_t size = lseek(fd, 0, SEEK_END);
-	void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+	off_t size = lseek(fd, 0, SEEK_END), from = (off_t)from_kib * 1024;
+	void *p;
 
-	if (p == MAP_FAILED || mlock(p, (size_t)size)) {
+	if (from % 4096 || from >= size) {
+		fprintf(stderr, "anomaly_load: pin: FROM_KIB must be page-aligned and in the file\n");
+		return 1;
+	}
+	p = mmap(NULL, (size_t)(size - from), PROT_READ, MAP_SHARED, fd, from);
+	if (p == MAP_FAILED || mlock(p, (size_t)(size - from))) {
 		perror("anomaly_load: pin");
 		return 1;
 	}
@@ -93,24 +102,29 @@ static int do_pin(int fd)
 
 int main(int argc, char **argv)
 {
+	bool pin;
 	long n;
 	int fd;
 
-	if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[1], "read")) ||
-	    (strcmp(argv[1], "read") && strcmp(argv[1], "evict") && strcmp(argv[1], "pin")) ||
-	    (n = strtol(argv[3], NULL, 10)) <= 0) {
-		fprintf(stderr,
-			"usage: anomaly_load read FILE RATE [KIB] | evict FILE PERIOD_MS | pin FILE 1\n");
-		return 2;
-	}
+	if (argc < 4 || argc > 5 ||
+	    (strcmp(argv[1], "read") && strcmp(argv[1], "evict") && strcmp(argv[1], "pin")))
+		goto usage;
+	pin = !strcmp(argv[1], "pin");
+	n = strtol(argv[3], NULL, 10);
+	if ((pin && (argc == 5 || n < 0)) || (!pin && n <= 0))
+		goto usage;
 	fd = open(argv[2], O_RDONLY);
 	if (fd < 0) {
 		fprintf(stderr, "anomaly_load: %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
 	if (!strcmp(argv[1], "pin"))
-		return do_pin(fd);
+		return do_pin(fd, n);
 	if (!strcmp(argv[1], "read"))
 		return do_read(fd, n, argc == 5 ? strtol(argv[4], NULL, 10) : 4);
-	return do_evict(fd, n);
+	return do_evict(fd, n, argc == 5 ? strtol(argv[4], NULL, 10) : 0);
+usage:
+	fprintf(stderr, "usage: anomaly_load read FILE RATE [KIB] | evict FILE PERIOD_MS [KIB] | "
+			"pin FILE FROM_KIB\n");
+	return 2;
 }
