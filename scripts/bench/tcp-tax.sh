@@ -18,10 +18,10 @@
 # that background, which is subtracted; the pass runs three times and medians are kept.
 #
 # The stats show the time inside the programs, not what the kernel spends entering each one
-# (on this kind of VM, with retpolines, that is the larger part). A getppid loop under one and
-# under five empty tp_btf sys_enter programs measures it per entry, so that the estimate
-# "(entries x entry cost + novascope's own time) / the workload's CPU time" has a small error,
-# unlike the throughput columns.
+# (on this kind of VM, with retpolines, that is the larger part). A loop of prctl() calls that
+# reach task:task_prctl_unknown, with nothing attached and with one empty tp_btf program there,
+# measures it per entry, so that the estimate "(entries x entry cost + novascope's own time) /
+# the workload's CPU time" has a small error, unlike the throughput columns.
 # Usage: tcp-tax.sh [SECS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,9 +31,9 @@ X=build/tests/progs/tcp_xfer
 HOLD=build/tests/progs/bpf_hold
 SB=build/tests/progs/syscall_bench
 EMPTY=build/bench/empty_tcp.bpf.o
-E1=build/bench/empty_enter1.bpf.o E5=build/bench/empty_enter5.bpf.o
-for f in $X $HOLD $SB $EMPTY $E1 $E5 bin/novascope; do
-	[ -e $f ] || { echo "missing $f: make all $X $HOLD $SB $EMPTY $E1 $E5" >&2; exit 1; }
+E1=build/bench/empty_prctl.bpf.o
+for f in $X $HOLD $SB $EMPTY $E1 bin/novascope; do
+	[ -e $f ] || { echo "missing $f: make all $X $HOLD $SB $EMPTY $E1" >&2; exit 1; }
 done
 NSA=nsbta$$ NSB=nsbtb$$
 pids=() daemon= holder=
@@ -132,22 +132,20 @@ done
 stop_holder
 stop_daemon
 
-# Entry cost pass: ns per getppid on CPU 0 under one and five empty sys_enter programs.
+# Entry cost pass: ns per prctl on CPU 0 with nothing attached and with one empty program.
 entry=""
 for _ in 1 2 3 4 5; do
-	for o in $E1 $E5; do
-		start_holder $o
-		entry+="$(taskset -c 0 $SB 1000000 3) "
-		stop_holder
-	done
-	entry+=";"
+	entry+="$(taskset -c 0 $SB 1000000 3 prctl) "
+	start_holder $E1
+	entry+="$(taskset -c 0 $SB 1000000 3 prctl);"
+	stop_holder
 done
 
 python3 - "$SECS" "$ROUNDS" "${res[none]}" "${res[empty]}" "${res[tcp]}" "$cost" "$entry" <<'PY'
 import statistics, sys
 secs, rounds = float(sys.argv[1]), sys.argv[2]
 pairs = [list(map(float, r.split())) for r in sys.argv[7].split(";") if r.strip()]
-entry_ns = statistics.median((five - one) / 4 for one, five in pairs)
+entry_ns = statistics.median(one - none for none, one in pairs)
 names = ["bulk throughput (MB/s)", "request/response, 64 B (round trips/s)",
          "connect+request+close (connections/s)"]
 units = ["MB", "round trip", "connection"]
@@ -197,8 +195,8 @@ for i in range(3):
     net_bulk = net_bulk if net_bulk is not None else m[4] * 100 / cpu[i]
     print(f"| {names[i].split(' (')[0]} | {m[0]:.1f} per {units[i]} | {m[1]:.0f} | {m[2]:.0f} | "
           f"{m[3] / 1e3:.2f} | {cpu[i] / 1e3:.1f} | {m[3] * 100 / cpu[i]:.2f}% | {m[4] * 100 / cpu[i]:.2f}% |")
-print(f"\nentering one more attached tp_btf program: {entry_ns:.1f} ns (getppid under 1 vs 5 "
-      f"empty sys_enter programs, median of {len(pairs)} rounds)\n")
+print(f"\nentering a tp_btf program: {entry_ns:.1f} ns (prctl reaching task_prctl_unknown, "
+      f"one empty program vs none, median of {len(pairs)} rounds)\n")
 print("| workload | entries per unit | entry cost us/unit | novascope's own us/unit | "
       "estimated loss: entries / own / total |")
 print("|---|---|---|---|---|")

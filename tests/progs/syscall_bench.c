@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Print the mean cost in ns of one raw getppid syscall over N calls (best of R rounds). */
+/*
+ * Print the mean cost in ns of one raw getppid syscall over N calls (best of R rounds).
+ * With "prctl" as third argument, of one prctl() with an unknown option instead (it fires
+ * task:task_prctl_unknown and fails with EINVAL).
+ * Usage: syscall_bench [N] [R] [prctl]
+ */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,13 +24,18 @@ static double now(void)
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 2000000, rounds = argc > 2 ? atol(argv[2]) : 5;
+	int use_prctl = argc > 3 && !strcmp(argv[3], "prctl");
 	double best = 1e18;
 
 	for (long r = 0; r < rounds; r++) {
 		double t0 = now(), per;
 
-		for (long i = 0; i < n; i++)
-			syscall(SYS_getppid);
+		for (long i = 0; i < n; i++) {
+			if (use_prctl)
+				prctl(0x7fff0000, 0, 0, 0, 0);
+			else
+				syscall(SYS_getppid);
+		}
 		per = (now() - t0) / (double)n;
 		if (per < best)
 			best = per;
