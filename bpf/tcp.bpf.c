@@ -6,7 +6,7 @@
  *   iter/bpf_sk_storage_map   bytes of every open socket, run by userspace at each collection
  *   tcp:tcp_retransmit_skb    retransmitted segments (+ tcp:tcp_retransmit_synack)
  *   tcp:tcp_send_reset, tcp:tcp_receive_reset
- *   tcp:tcp_sendmsg_locked / sock:sock_send_length, tcp:tcp_rcv_space_adjust
+ *   sock:sock_send_length / tcp:tcp_sendmsg_locked, tcp:tcp_rcv_space_adjust
  *                             the first send/receive in task context: owner and thread name
  *
  * Bytes without kprobes: the kernel's own per-socket counters (tcp_sock::bytes_acked and
@@ -366,8 +366,8 @@ static __always_inline int on_task_io(const struct sock *sk)
 	return 0;
 }
 
-/* tcp:tcp_sendmsg_locked (6.16+) fires for TCP only, once per chunk copied; before it,
- * sock:sock_send_length (6.3+) fires for every protocol's sendmsg, so it filters. */
+/* sock:sock_send_length (6.3+) fires once per sendmsg of every protocol, so it filters;
+ * tcp:tcp_sendmsg_locked (6.16+) is TCP's own but fires per chunk copied (tcp_core.c picks). */
 SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(send_btf, const struct sock *sk)
 {

@@ -69,13 +69,31 @@ static int tp_nargs(const char *tp)
 	return t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : -1;
 }
 
+/*
+ * The hook for the first send in task context. sock:sock_send_length (6.3+) fires once per
+ * sendmsg call of any protocol; tcp:tcp_sendmsg_locked (6.16+) fires for TCP only, but once
+ * per chunk copied: about 3.5 times per 64 KiB write in a bulk transfer. Entering a program
+ * costs more than the protocol test, so per call wins where bulk TCP is the heavy traffic (a
+ * migration stream: 124 -> 85 program entries per MB). Tests force the other with
+ * NOVASCOPE_TCP_SEND_HOOK=tcp_sendmsg_locked. NULL: neither (no owner from sends).
+ */
+static const char *send_hook(void)
+{
+	const char *force = getenv("NOVASCOPE_TCP_SEND_HOOK");
+
+	if (force && !strcmp(force, "tcp_sendmsg_locked") &&
+	    ns_btf_tracepoint_exists("tcp_sendmsg_locked"))
+		return "tcp_sendmsg_locked";
+	if (ns_btf_tracepoint_exists("sock_send_length"))
+		return "sock_send_length";
+	return ns_btf_tracepoint_exists("tcp_sendmsg_locked") ? "tcp_sendmsg_locked" : NULL;
+}
+
 bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 {
 	static const char *const need[] = {"inet_sock_set_state", "tcp_probe",
 					   "tcp_retransmit_skb"};
-	const char *send = ns_btf_tracepoint_exists("tcp_sendmsg_locked") ? "tcp_sendmsg_locked"
-			   : ns_btf_tracepoint_exists("sock_send_length") ? "sock_send_length"
-									  : "none";
+	const char *send = send_hook() ?: "none";
 
 	if (!f->btf) {
 		ns_probe_set_reason(p, "%s", f->btf_why);
@@ -98,16 +116,15 @@ bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 /* Load only the programs whose tracepoints exist, in the flavour this kernel has. */
 static void pick_programs(struct tcp_bpf *skel)
 {
-	bool has_send = ns_btf_tracepoint_exists("tcp_sendmsg_locked");
+	const char *send = send_hook() ?: "";
 
 	/* tcp_retransmit_skb gained `err` (and started firing for failures) in 6.17. */
 	if (tp_nargs("tcp_retransmit_skb") >= 3)
 		bpf_program__set_autoload(skel->progs.retrans_btf, false);
 	else
 		bpf_program__set_autoload(skel->progs.retrans_err_btf, false);
-	bpf_program__set_autoload(skel->progs.send_btf, has_send);
-	bpf_program__set_autoload(skel->progs.send_len_btf,
-				  !has_send && ns_btf_tracepoint_exists("sock_send_length"));
+	bpf_program__set_autoload(skel->progs.send_btf, !strcmp(send, "tcp_sendmsg_locked"));
+	bpf_program__set_autoload(skel->progs.send_len_btf, !strcmp(send, "sock_send_length"));
 	bpf_program__set_autoload(skel->progs.recv_btf,
 				  ns_btf_tracepoint_exists("tcp_rcv_space_adjust"));
 	bpf_program__set_autoload(skel->progs.synack_btf,
