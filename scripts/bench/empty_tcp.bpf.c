@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Baseline for the TCP benchmark: empty tp_btf programs on the tcp probe's hooks. */
+/* Baseline for the TCP benchmark: empty tp_btf programs on the tcp probe's hooks (its default
+ * send hook, sock_send_length, included). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -16,7 +17,7 @@ int BPF_PROG(e_probe)
 	return 0;
 }
 
-SEC("tp_btf/tcp_sendmsg_locked")
+SEC("tp_btf/sock_send_length")
 int BPF_PROG(e_send)
 {
 	return 0;
