@@ -88,8 +88,8 @@ static struct json_object *hist_family(const struct ns_family *f, unsigned int t
 		qsort(sorted, f->nseries, sizeof(*sorted), by_count_desc);
 		for (size_t i = 0; i < f->nseries && i < top; i++)
 			json_object_array_add(arr, hist_series(f, sorted[i]));
-		free(sorted);
 	}
+	free(sorted); /* malloc(0) may return a pointer too: a family with no series yet */
 	json_object_object_add(o, "series", arr);
 	return o;
 }
