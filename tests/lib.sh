@@ -13,6 +13,7 @@ ns_cleanup() {
 	local i
 	for ((i = ${#_ns_exit_cmds[@]} - 1; i >= 0; i--)); do eval "${_ns_exit_cmds[$i]}" || true; done
 	rm -rf "$NS_TMP"
+	[ -z "${_ns_sanitizer_report:-}" ] || exit 1
 }
 trap ns_cleanup EXIT
 
@@ -30,7 +31,7 @@ ns_start_daemon() {
 	NS_LOG=$NS_TMP/daemon.$NS_PORT.log
 	"$NS_BIN" --web.listen-address=127.0.0.1:$NS_PORT "$@" >"$NS_LOG" 2>&1 &
 	NS_PID=$!
-	ns_on_exit "ns_stop_daemon $NS_PID"
+	ns_on_exit "ns_stop_daemon $NS_PID $NS_LOG"
 	for _ in $(seq 1 100); do
 		curl -s -o /dev/null "$NS_URL/health" && return 0
 		kill -0 $NS_PID 2>/dev/null || { cat "$NS_LOG" >&2; ns_fail "daemon exited at start"; }
@@ -40,11 +41,17 @@ ns_start_daemon() {
 	ns_fail "daemon did not answer on $NS_URL"
 }
 
+# ns_stop_daemon PID [LOG]: SIGTERM and wait. A sanitizer build (SANITIZE=1) reports leaks and
+# undefined behaviour in LOG at exit: that fails the test (at the end of cleanup if need be).
 ns_stop_daemon() {
-	local pid=$1
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid"
-	wait "$pid" 2>/dev/null || true
+	local pid=$1 log=${2:-${NS_LOG:-}} pat='ERROR: (Address|Leak)Sanitizer|runtime error:'
+	kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && { wait "$pid" 2>/dev/null || true; }
+	[ -n "$log" ] && [ -f "$log" ] && grep -qE "$pat" "$log" || return 0
+	[ -n "${_ns_sanitizer_report:-}" ] && return 1 # reported once
+	_ns_sanitizer_report=1
+	echo "FAIL: sanitizer report from novascope (pid $pid):" >&2
+	grep -A14 -E "$pat" "$log" | head -40 >&2
+	return 1
 }
 
 # Wait for the next collection so /metrics reflects what just happened (interval + margin).
