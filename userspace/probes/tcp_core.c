@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "attrib.h"
 #include "config.h"
@@ -46,27 +45,6 @@ void ns_tcp_fmt_addr(const struct ns_tcp_event *e, bool local, char *buf, size_t
 
 	inet_ntop(v6 ? AF_INET6 : AF_INET, ip, a, sizeof(a));
 	snprintf(buf, n, v6 ? "[%s]:%u" : "%s:%u", a, local ? e->sport : e->dport);
-}
-
-/* Arguments of a tracepoint, from its btf_trace_<name> typedef (without the context). */
-static int tp_nargs(const char *tp)
-{
-	struct btf *btf = ns_vmlinux_btf();
-	const struct btf_type *t;
-	char name[128];
-	int id;
-
-	if (!btf)
-		return -1;
-	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	if (id < 0)
-		return -1;
-	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type); /* pointer */
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(btf, t->type);
-	return t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : -1;
 }
 
 /*
@@ -119,7 +97,7 @@ static void pick_programs(struct tcp_bpf *skel)
 	const char *send = send_hook() ?: "";
 
 	/* tcp_retransmit_skb gained `err` (and started firing for failures) in 6.17. */
-	if (tp_nargs("tcp_retransmit_skb") >= 3)
+	if (ns_btf_tracepoint_nargs("tcp_retransmit_skb") >= 3)
 		bpf_program__set_autoload(skel->progs.retrans_btf, false);
 	else
 		bpf_program__set_autoload(skel->progs.retrans_err_btf, false);
