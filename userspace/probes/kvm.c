@@ -298,11 +298,6 @@ static void init_vm(void *ctx, void *e)
 	label_vm(e);
 }
 
-static void init_reason(void *ctx, void *e)
-{
-	(void)ctx, (void)e; /* latency is per exit reason only: the key is the label */
-}
-
 static void init_tabs(struct priv *pv)
 {
 	pv->exits = (struct ns_keytab){sizeof(struct ent), sizeof(struct ns_kvm_exit_key), 1,
@@ -310,7 +305,7 @@ static void init_tabs(struct priv *pv)
 	pv->uexits = (struct ns_keytab){sizeof(struct ent), sizeof(struct ns_kvm_uexit_key), 1,
 					init_vm, update_uexit};
 	pv->lat = (struct ns_keytab){sizeof(struct ent), sizeof(struct ns_kvm_lat_key), HIST_WORDS,
-				     init_reason, update_lat};
+				     NULL, update_lat}; /* per reason: the key is the label */
 }
 
 static int collect(struct ns_probe *p, struct ns_registry *r)

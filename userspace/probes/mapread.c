@@ -113,7 +113,8 @@ int ns_keytab_collect(struct ns_keytab *t, int fd, void *ctx)
 			memcpy(e, old, t->ent_size);
 		} else {
 			memcpy(e, k, NS_REC_KEY_WORDS * sizeof(__u64));
-			t->init(ctx, e);
+			if (t->init)
+				t->init(ctx, e);
 		}
 		if (!t->update(ctx, e, k + NS_REC_KEY_WORDS)) {
 			bpf_map_delete_elem(fd, e); /* the key: the entry's first key_size bytes */

@@ -25,7 +25,8 @@ int ns_rec_cmp(const void *a, const void *b);
  */
 struct ns_keytab {
 	size_t ent_size, key_size, words;
-	/* A key seen for the first time: the entry is zero but for its key; fill in the rest. */
+	/* A key seen for the first time: the entry is zero but for its key; fill in the rest
+	 * (NULL: nothing to fill in). */
 	void (*init)(void *ctx, void *ent);
 	/* Account vals (the summed values) against the entry and keep them as its previous
 	 * read. false: the key's owner is gone and this was its last read; the entry is dropped
