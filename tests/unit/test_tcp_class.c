@@ -261,6 +261,28 @@ static void test_qemu_incoming(void **state)
 	assert_int_equal(p, 9);
 }
 
+/* /proc/net/tcp and tcp6 tables: only a LISTEN (0A) row on the local port counts. */
+static void test_tcp_table_listens(void **state)
+{
+	static const char v4[] =
+		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt\n"
+		"   0: 0100007F:7530 00000000:0000 0A 00000000:00000000 00:00000000 00000000\n"
+		"   1: 0100007F:7531 0100007F:C350 01 00000000:00000000 00:00000000 00000000\n";
+	static const char v6[] =
+		"  sl  local_address                         remote_address                        st\n"
+		"   0: 00000000000000000000000000000000:C000 00000000000000000000000000000000:0000 0A\n";
+
+	(void)state;
+	assert_true(ns_tcp_table_listens(v4, 30000));
+	assert_false(ns_tcp_table_listens(v4, 30001)); /* established, not listening */
+	assert_false(ns_tcp_table_listens(v4, 50000)); /* a remote port */
+	assert_true(ns_tcp_table_listens(v6, 49152));
+	assert_false(ns_tcp_table_listens(v6, 0xC0));
+	assert_false(ns_tcp_table_listens("", 1));
+	assert_false(ns_tcp_table_listens("header only\n", 1));
+	assert_false(ns_tcp_table_listens("h\n   0: garbage\n   1: 0:1 0:0\n", 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_bad_rules),        cmocka_unit_test(test_too_many_classes),
 		cmocka_unit_test(test_globs),            cmocka_unit_test(test_port_tables),
 		cmocka_unit_test(test_globs_table),      cmocka_unit_test(test_qemu_incoming),
+		cmocka_unit_test(test_tcp_table_listens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

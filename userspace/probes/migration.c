@@ -188,7 +188,13 @@ static int role_of(const struct ns_tcp_event *e)
 		return ROLE_SOURCE;
 	if (e->flags & NS_TCP_F_PASSIVE)
 		return ROLE_DEST;
-	/* First seen mid-life: by the thread that used it. */
+	/*
+	 * First seen mid-life. On the destination QEMU's main thread reads the main channel and
+	 * the first packet of every multifd channel, so the thread alone would call those
+	 * sockets the source's: a local port that the process listens on says accepted.
+	 */
+	if (ns_proc_listens_on((pid_t)e->tgid, e->sport))
+		return ROLE_DEST;
 	return ns_thread_role(e->comm) == NS_ROLE_MIGRATION_RECV ? ROLE_DEST : ROLE_SOURCE;
 }
 

@@ -245,3 +245,36 @@ void ns_mig_incoming_gc(int map_fd)
 	}
 	count_listeners();
 }
+
+/* Whether a /proc/net/tcp{,6} table has a socket in LISTEN (state 0x0A) on local port. */
+bool ns_tcp_table_listens(const char *table, unsigned int port)
+{
+	for (const char *l = strchr(table, '\n'); l && *++l; l = strchr(l, '\n')) {
+		unsigned int lport, state;
+
+		if (sscanf(l, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &lport, &state) == 2 &&
+		    state == 0x0A && lport == port)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether process pid listens on TCP port in its network namespace. A socket first seen
+ * mid-life (the agent started later, or the kernel skipped the nested runs that saw its
+ * handshake) has no direction: a local port that the owner listens on says it was accepted.
+ */
+bool ns_proc_listens_on(pid_t pid, unsigned int port)
+{
+	static const char *const tables[] = {"tcp", "tcp6"};
+	static char buf[1 << 20]; /* one line per socket of the namespace: 150 B each */
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, tables[i]);
+		if (read_file(path, buf, sizeof(buf)) > 0 && ns_tcp_table_listens(buf, port))
+			return true;
+	}
+	return false;
+}

@@ -53,5 +53,7 @@ void ns_mig_incoming_on_listen(int map_fd, const struct ns_tcp_event *e);
 void ns_mig_incoming_gc(int map_fd);
 /* PORT from "-incoming tcp:HOST:PORT[,opts]" in a NUL-separated argv; 0 or -ENOENT. */
 int ns_qemu_incoming_port(const char *argv, size_t len, unsigned int *port);
+bool ns_tcp_table_listens(const char *table, unsigned int port);
+bool ns_proc_listens_on(pid_t pid, unsigned int port);
 
 #endif
