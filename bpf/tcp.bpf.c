@@ -32,6 +32,7 @@
 #include "hist.bpf.h"
 #include "tcp_class.bpf.h"
 #include "tcp_sock.bpf.h"
+#include "tcp_owner.bpf.h"
 
 /* A migration-class connection whose owner is known starts being tracked. */
 static __always_inline void maybe_track(const struct sock *sk, struct sk_info *si)
@@ -100,6 +101,7 @@ static __always_inline struct sk_info *first_sight(const struct sock *sk, int st
 	si->class = rule_class(sk, DIR_UNKNOWN);
 	if (si->class != NS_TCP_CLASS_OTHER)
 		finalize(sk, si);
+	await_owner(si);
 	return si;
 }
 
@@ -126,6 +128,7 @@ static __always_inline struct sk_info *on_connect(const struct sock *sk, int dir
 	}
 	if (si->class != NS_TCP_CLASS_OTHER)
 		finalize(sk, si);
+	await_owner(si);
 	return si;
 }
 
@@ -190,6 +193,7 @@ static __always_inline void on_close(const struct sock *sk, struct sk_info *si, 
 	}
 	if (si->flags & I_MIG)
 		bpf_map_delete_elem(&mig_conns, &si->cookie);
+	owner_done(si);
 	si->flags = (si->flags & ~(I_MIG | I_OPEN)) | I_CLOSED;
 }
 
@@ -216,12 +220,58 @@ static __always_inline void on_listen(const struct sock *sk)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* The first send or receive in task context: the owner, and thread-name rules. */
+static __always_inline int on_task_io(const struct sock *sk)
+{
+	struct sk_info *si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
+	int state;
+
+	if (si && (si->flags & (I_TASK | I_CLOSED)))
+		return 0;
+	state = sk->__sk_common.skc_state;
+	if (!si) {
+		if (state == TCP_SYN_SENT || state == TCP_CLOSE || state == TCP_LISTEN ||
+		    state == TCP_SYN_RECV)
+			return 0;
+		si = first_sight(sk, state);
+		if (!si)
+			return 0;
+	}
+	si->flags |= I_TASK;
+	if (!(si->flags & I_ESTAB) && was_established(state))
+		assume_established(sk, si, true);
+	if (!(si->flags & I_OWNER))
+		set_owner(si);
+	if (!(si->flags & I_FINAL)) {
+		char comm[NS_TCP_COMM_LEN];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		si->class = min_class(si->class, thread_class(comm));
+		__builtin_memcpy(si->comm, comm, sizeof(comm));
+		finalize(sk, si);
+	}
+	maybe_track(sk, si);
+	owner_done(si);
+	return 0;
+}
+
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
 {
 	struct sk_info *si;
 
-	/* Intermediate states (FIN_WAIT1, CLOSE_WAIT, ...) need nothing: bytes are read at
-	 * close (which knows the state it leaves) and by the collection-time iterator. */
+	/*
+	 * FIN_WAIT1 and LAST_ACK are entered by close() or shutdown(), in the owner's context: a
+	 * socket still waiting for its owner (all its sends and receives came while the owner
+	 * hooks were off, tcp_owner.bpf.h) gets it here, and its class from the thread's name.
+	 */
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
+		si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
+		if (si && (si->flags & I_AWAIT))
+			on_task_io(sk);
+		return 0;
+	}
+	/* Other intermediate states (CLOSE_WAIT, ...) need nothing: bytes are read at close
+	 * (which knows the state it leaves) and by the collection-time iterator. */
 	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV && newstate != TCP_LISTEN &&
 	    newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE)
 		return 0;
@@ -324,45 +374,22 @@ int flush_iter(struct bpf_iter__bpf_sk_storage_map *ctx)
 	struct sock *sk = ctx->sk;
 	struct ns_tcp_stat *st;
 
-	if (!sk || !si || (si->flags & (I_FINAL | I_OPEN | I_CLOSED)) != (I_FINAL | I_OPEN))
+	if (!sk || !si)
+		return 0;
+	if ((si->flags & (I_AWAIT | I_CLOSED)) == I_AWAIT) {
+		awaiting_seen++; /* one iterator at a time: userspace runs it */
+		if (finalize_unhooked && (si->flags & (I_UNHOOKED | I_FINAL)) == I_UNHOOKED) {
+			finalize(sk, si);
+			/* Only a migration session needs the owner of an accepted socket. */
+			if ((si->flags & I_OWNER) || si->class != migration_class)
+				owner_done(si);
+		}
+	}
+	if ((si->flags & (I_FINAL | I_OPEN | I_CLOSED)) != (I_FINAL | I_OPEN))
 		return 0;
 	st = stat_of(si->slot);
 	if (st)
 		sample_bytes(sk, si, sk->__sk_common.skc_state, st);
-	return 0;
-}
-
-/* The first send or receive in task context: the owner, and thread-name rules. */
-static __always_inline int on_task_io(const struct sock *sk)
-{
-	struct sk_info *si = bpf_sk_storage_get(&sk_infos, (void *)sk, 0, 0);
-	int state;
-
-	if (si && (si->flags & (I_TASK | I_CLOSED)))
-		return 0;
-	state = sk->__sk_common.skc_state;
-	if (!si) {
-		if (state == TCP_SYN_SENT || state == TCP_CLOSE || state == TCP_LISTEN ||
-		    state == TCP_SYN_RECV)
-			return 0;
-		si = first_sight(sk, state);
-		if (!si)
-			return 0;
-	}
-	si->flags |= I_TASK;
-	if (!(si->flags & I_ESTAB) && was_established(state))
-		assume_established(sk, si, true);
-	if (!(si->flags & I_OWNER))
-		set_owner(si);
-	if (!(si->flags & I_FINAL)) {
-		char comm[NS_TCP_COMM_LEN];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		si->class = min_class(si->class, thread_class(comm));
-		__builtin_memcpy(si->comm, comm, sizeof(comm));
-		finalize(sk, si);
-	}
-	maybe_track(sk, si);
 	return 0;
 }
 

@@ -27,6 +27,8 @@ enum {
 	I_OPEN = 0x80, /* counted in opened */
 	I_TASK = 0x100, /* the first send/receive in task context has been seen */
 	I_CLOSED = 0x200,
+	I_AWAIT = 0x400, /* needs the owner hooks (tcp_owner.bpf.h) */
+	I_UNHOOKED = 0x800, /* started to wait while they were off */
 };
 
 struct sk_info {

@@ -149,21 +149,31 @@ fail:
 	return -errno;
 }
 
+/* Detach the link an earlier agent pinned for prog, if any. */
+static void drop_pinned_link(struct ns_probe *p, struct bpf_program *prog)
+{
+	char path[PATH_MAX];
+	struct bpf_link *old;
+
+	if (!*p->pin_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/link_%s", p->pin_dir, bpf_program__name(prog));
+	old = bpf_link__open(path);
+	if (libbpf_get_error(old))
+		return;
+	bpf_link__unpin(old);
+	bpf_link__destroy(old); /* last reference: the old program detaches */
+	p->adopted = true;
+}
+
 static int attach_one(struct ns_probe *p, struct bpf_program *prog, struct bpf_link **out)
 {
 	char path[PATH_MAX];
-	struct bpf_link *old, *l;
+	struct bpf_link *l;
 	int err;
 
-	if (*p->pin_dir) {
-		snprintf(path, sizeof(path), "%s/link_%s", p->pin_dir, bpf_program__name(prog));
-		old = bpf_link__open(path);
-		if (!libbpf_get_error(old)) {
-			bpf_link__unpin(old);
-			bpf_link__destroy(old); /* last reference: the old program detaches */
-			p->adopted = true;
-		}
-	}
+	drop_pinned_link(p, prog);
+	snprintf(path, sizeof(path), "%s/link_%s", p->pin_dir, bpf_program__name(prog));
 	l = bpf_program__attach(prog);
 	err = libbpf_get_error(l);
 	if (err) {
@@ -195,6 +205,11 @@ int ns_probe_attach(struct ns_probe *p, struct bpf_object *obj)
 		if (!bpf_program__autoload(prog) ||
 		    bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
 			continue;
+		/* The probe attaches these itself, unpinned: drop an older version's pin. */
+		if (!bpf_program__autoattach(prog)) {
+			drop_pinned_link(p, prog);
+			continue;
+		}
 		err = attach_one(p, prog, &p->links[p->nlinks]);
 		if (err)
 			return err;

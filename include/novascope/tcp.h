@@ -71,6 +71,15 @@ enum ns_tcp_ev_type {
 	NS_TCP_EV_CLOSE = 1, /* an established connection closed */
 	NS_TCP_EV_MIG_OPEN, /* a migration-class connection got its owner: track it */
 	NS_TCP_EV_LISTEN, /* a QEMU process started listening */
+	NS_TCP_EV_HOOKS_WANTED, /* a socket waits for an owner and the owner hooks are off */
+	NS_TCP_EV_HOOKS_IDLE, /* the last socket waiting for an owner got one */
+};
+
+/* owner_hooks in bpf/tcp_owner.bpf.h: whether the send/receive hooks are attached. */
+enum ns_tcp_hooks_state {
+	NS_TCP_HOOKS_OFF,
+	NS_TCP_HOOKS_ON,
+	NS_TCP_HOOKS_WANTED, /* off, and NS_TCP_EV_HOOKS_WANTED was sent */
 };
 
 /* ns_tcp_event.flags */

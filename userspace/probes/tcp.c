@@ -73,6 +73,38 @@ static struct ns_family_desc fams[2][F_N] = {{
 			.scale = 1e-9},
 }};
 
+static const struct ns_family_desc hooks_desc = {
+	.name = "novascope_tcp_owner_hooks_attached",
+	.help = "1 while the send/receive hooks that find a new socket's owner are attached; they "
+		"are detached while no socket waits for one.",
+	.type = NS_GAUGE,
+};
+static const struct ns_family_desc attaches_desc = {
+	.name = "novascope_tcp_owner_hook_attaches_total",
+	.help = "Times the send/receive owner hooks were attached (at start and when a socket "
+		"waited for its owner while they were off).",
+	.type = NS_COUNTER,
+};
+
+/* The owner hooks' state: how often they flip is worth seeing. */
+static void emit_owner_hooks(struct ns_registry *r)
+{
+	static uint64_t prev;
+	uint64_t n;
+	struct ns_series *s;
+	bool on = ns_tcp_owner_attached(&n);
+
+	if ((s = ns_series(ns_family(r, &hooks_desc), NULL))) {
+		ns_gauge_set(s, on);
+		ns_series_touch(r, s);
+	}
+	if ((s = ns_series(ns_family(r, &attaches_desc), NULL))) {
+		ns_counter_add(s, (double)(n >= prev ? n - prev : n));
+		ns_series_touch(r, s);
+	}
+	prev = n;
+}
+
 struct totals {
 	struct ns_tcp_stat s;
 	struct ns_tcp_conn_stat c;
@@ -280,6 +312,7 @@ static int collect(struct ns_probe *p, struct ns_registry *r)
 	if (!core->skel || !tcp_priv)
 		return -ENODEV;
 	ns_tcp_core_flush(r->gen);
+	emit_owner_hooks(r);
 	if (!core->per_netns) {
 		for (int c = 0; c < core->classes->n && !err; c++)
 			err = collect_slot(r, (__u32)c, (__u32)c, NULL, true);

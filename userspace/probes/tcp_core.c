@@ -233,21 +233,33 @@ static void housekeeping(void)
 	ns_mig_incoming_gc(bpf_map__fd(core.skel->maps.incoming_ports));
 }
 
-void ns_tcp_core_flush(uint64_t gen)
+/* One pass of the iterator: byte counts up to date, and the sockets waiting for an owner. */
+__u64 ns_tcp_core_count_awaiting(void)
 {
 	char buf[64];
 	int fd;
 
+	if (!core.flush)
+		return 0;
+	core.skel->bss->awaiting_seen = 0;
+	fd = bpf_iter_create(bpf_link__fd(core.flush));
+	if (fd < 0)
+		return 1; /* unknown: as if one waited, so that the owner hooks stay */
+	while (read(fd, buf, sizeof(buf)) > 0) /* the program prints nothing: one pass */
+		;
+	close(fd);
+	return core.skel->bss->awaiting_seen;
+}
+
+void ns_tcp_core_flush(uint64_t gen)
+{
 	if (!core.flush || (gen && gen == core.flushed_gen))
 		return;
 	core.flushed_gen = gen;
 	housekeeping();
-	fd = bpf_iter_create(bpf_link__fd(core.flush));
-	if (fd < 0)
-		return;
-	while (read(fd, buf, sizeof(buf)) > 0) /* the program prints nothing: one pass */
-		;
-	close(fd);
+	core.skel->bss->finalize_unhooked = ns_tcp_owner_settled();
+	ns_tcp_owner_after_flush(ns_tcp_core_count_awaiting());
+	core.skel->bss->finalize_unhooked = 0;
 }
 
 int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
@@ -274,6 +286,7 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 	configure(skel, core.classes, core.per_netns);
 	bpf_map__set_max_entries(skel->maps.cfg, cfg_fingerprint(core.classes, core.per_netns));
 	pick_programs(skel);
+	ns_tcp_owner_prepare(skel);
 	err = ns_probe_pin_maps(core.owner, skel->obj, cfg->pin_path, pinned_maps);
 	if (err) {
 		ns_probe_set_reason(p, "%s", core.owner->reason);
@@ -293,7 +306,13 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 		ns_probe_set_reason(p, "%s", core.owner->reason);
 		return err;
 	}
-	return attach_flush(p, skel);
+	err = attach_flush(p, skel);
+	if (err)
+		return err;
+	err = ns_tcp_owner_start(skel);
+	if (err)
+		ns_probe_set_reason(p, "attach the send/receive hooks: %s", strerror(-err));
+	return err;
 }
 
 void ns_tcp_core_stop(struct ns_probe *p)
@@ -309,6 +328,7 @@ void ns_tcp_core_stop(struct ns_probe *p)
 		return;
 	if (core.owner)
 		ns_probe_detach(core.owner);
+	ns_tcp_owner_stop();
 	bpf_link__destroy(core.flush);
 	tcp_bpf__destroy(core.skel);
 	memset(&core, 0, sizeof(core));
@@ -341,6 +361,10 @@ int ns_tcp_core_on_event(struct ns_probe *p, const void *data, size_t size)
 		break;
 	case NS_TCP_EV_LISTEN:
 		ns_mig_incoming_on_listen(bpf_map__fd(core.skel->maps.incoming_ports), e);
+		break;
+	case NS_TCP_EV_HOOKS_WANTED:
+	case NS_TCP_EV_HOOKS_IDLE:
+		ns_tcp_owner_on_event(e->type);
 		break;
 	}
 	return 0;
