@@ -67,6 +67,9 @@ static const struct opt opts[] = {
 	 "kernel keeps it)."},
 	{"tcp.per-netns", O_BOOL, F(tcp_per_netns), "false",
 	 "Add a netns label (network namespace inode) to the TCP metrics."},
+	{"tcp.owner-hooks", O_STR, F(tcp_owner_hooks), "dynamic",
+	 "The send/receive hooks that find a new socket's owner: dynamic (attached only while "
+	 "a socket waits for one) or always."},
 	{"alertmanager.url", O_LIST, F(alertmanager_urls), NULL,
 	 "Alertmanager to send alerts to (http[s]://host:port[/prefix]); repeat for several."},
 	{"alertmanager.timeout", O_DURATION, F(alertmanager_timeout_ns), "10s",
@@ -502,6 +505,13 @@ static int validate(struct ns_config *c, FILE *err)
 			"novascope: invalid value \"%s\" for --sched.accounting: want auto, "
 			"schedstat or timestamps\n",
 			c->sched_accounting);
+		return -1;
+	}
+	if (strcmp(c->tcp_owner_hooks, "dynamic") && strcmp(c->tcp_owner_hooks, "always")) {
+		fprintf(err,
+			"novascope: invalid value \"%s\" for --tcp.owner-hooks: want dynamic or "
+			"always\n",
+			c->tcp_owner_hooks);
 		return -1;
 	}
 	if (c->sched_max_cgroups < 2) {

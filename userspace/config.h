@@ -54,6 +54,7 @@ struct ns_config {
 	char *sched_accounting;
 	/* tcp probe */
 	bool tcp_per_netns;
+	char *tcp_owner_hooks; /* dynamic | always */
 	/* alert delivery */
 	struct ns_strlist alertmanager_urls;
 	uint64_t alertmanager_timeout_ns;

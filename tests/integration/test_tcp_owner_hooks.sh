@@ -88,4 +88,17 @@ expect_eq "class by the accepting server's thread (hooks attached on demand), by
 grep -q '^novascope_tcp_owner_hook_attaches_total ' "$NS_TMP/m.txt" ||
 	ns_fail "novascope_tcp_owner_hook_attaches_total missing"
 ns_stop_daemon $NS_PID "$NS_LOG"
+
+# --tcp.owner-hooks=always keeps them; a bad value stops start-up naming the flag.
+ns_start_daemon --probes=tcp --collect.interval=200ms --tcp.owner-hooks=always
+sleep 1
+expect_eq "--tcp.owner-hooks=always: owner hook links after idle collections" 2 "$(owner_links)"
+ns_stop_daemon $NS_PID "$NS_LOG"
+set +e
+msg=$("$NS_BIN" --tcp.owner-hooks=sometimes --list-probes 2>&1 >/dev/null)
+rc=$?
+set -e
+[ $rc -eq 2 ] && [[ "$msg" == *'"sometimes" for --tcp.owner-hooks'* ]] ||
+	ns_fail "bad --tcp.owner-hooks: exit $rc, message \"$msg\""
+ns_ok "rejected: $msg"
 ns_ok "owner hooks follow the sockets that wait for an owner"

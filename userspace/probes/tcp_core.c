@@ -309,7 +309,8 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 	err = attach_flush(p, skel);
 	if (err)
 		return err;
-	err = ns_tcp_owner_start(skel);
+	err = ns_tcp_owner_start(skel,
+				 cfg->tcp_owner_hooks && !strcmp(cfg->tcp_owner_hooks, "always"));
 	if (err)
 		ns_probe_set_reason(p, "attach the send/receive hooks: %s", strerror(-err));
 	return err;

@@ -43,7 +43,7 @@ __u64 ns_tcp_core_count_awaiting(void);
 
 /* tcp_owner.c: the owner hooks, attached only while a socket waits for its owner. */
 void ns_tcp_owner_prepare(struct tcp_bpf *skel);
-int ns_tcp_owner_start(struct tcp_bpf *skel);
+int ns_tcp_owner_start(struct tcp_bpf *skel, bool always);
 void ns_tcp_owner_stop(void);
 void ns_tcp_owner_on_event(__u8 type);
 void ns_tcp_owner_after_flush(__u64 awaiting);

@@ -89,7 +89,7 @@ static int attach(void)
 	ow.attached = true;
 	ow.attaches++;
 	if (ow.detached_ns && now - ow.detached_ns < SOON_NS)
-		ow.hold_ns = ow.hold_ns < HOLD_MIN_NS	  ? HOLD_MIN_NS
+		ow.hold_ns = ow.hold_ns < HOLD_MIN_NS	    ? HOLD_MIN_NS
 			     : ow.hold_ns * 2 > HOLD_MAX_NS ? HOLD_MAX_NS
 							    : ow.hold_ns * 2;
 	else if (ow.detached_ns && now - ow.detached_ns > 10 * ow.hold_ns + SOON_NS)
@@ -100,13 +100,14 @@ static int attach(void)
 	return 0;
 }
 
-int ns_tcp_owner_start(struct tcp_bpf *skel)
+int ns_tcp_owner_start(struct tcp_bpf *skel, bool always)
 {
 	struct bpf_program *cand[] = {skel->progs.send_btf, skel->progs.send_len_btf,
 				      skel->progs.recv_btf};
 
 	memset(&ow, 0, sizeof(ow));
 	ow.skel = skel;
+	ow.dyn = always ? DYN_NO : DYN_UNKNOWN;
 	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
 		if (bpf_program__autoload(cand[i]))
 			ow.progs[ow.nprogs++] = cand[i];
@@ -140,9 +141,10 @@ static bool can_reattach(void)
 	if (ow.dyn == DYN_YES)
 		bpf_link__destroy(l);
 	else
-		ns_log(NS_LOG_INFO, "tcp owner hooks stay attached: this kernel cannot attach them "
-				    "again without privileges", "error",
-		       strerror((int)-libbpf_get_error(l)), NULL);
+		ns_log(NS_LOG_INFO,
+		       "tcp owner hooks stay attached: this kernel cannot attach them "
+		       "again without privileges",
+		       "error", strerror((int)-libbpf_get_error(l)), NULL);
 	return ow.dyn == DYN_YES;
 }
 
