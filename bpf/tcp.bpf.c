@@ -8,6 +8,7 @@
  *   tcp:tcp_send_reset, tcp:tcp_receive_reset
  *   sock:sock_send_length / tcp:tcp_sendmsg_locked, tcp:tcp_rcv_space_adjust
  *                             the first send/receive in task context: owner and thread name
+ *                             (attached only while a socket waits for it: tcp_owner.bpf.h)
  *
  * Bytes without kprobes: the kernel's own per-socket counters (tcp_sock::bytes_acked and
  * ::bytes_received, RFC 4898, 4.1+) are read at state changes, at close and once per

@@ -116,21 +116,30 @@ for line in sys.stdin:
         p = json.loads(line); t += p.get("run_time_ns", 0); c += p.get("run_cnt", 0)
 print(t, c)'
 }
-start_daemon --collect.bpf-stats
-start_holder
-cost=""
+# Twice: with the owner hooks attached on demand (the default), and always attached, which is
+# what a node that keeps opening connections gets. Each workload's three runs follow each
+# other, so that a connection storm (crr) does not hold the hooks attached into a bulk run.
 snap() { echo "$(prog_stats $daemon) $(prog_stats $holder)"; }
-for _ in 1 2 3; do
+cost_pass() { # VAR [novascope flags]: the cost string into VAR
+	local var=$1 cost="" w
+	shift
+	start_daemon --collect.bpf-stats "$@"
+	start_holder
 	for w in "bulk 5001" "rr 5002" "crr 5003"; do
-		s0=$(snap)
-		sleep "$SECS"
-		s1=$(snap)
-		out=$(run $w)
-		cost+="${out%% *} $s0 $s1 $(snap);"
+		for _ in 1 2 3; do
+			s0=$(snap)
+			sleep "$SECS"
+			s1=$(snap)
+			out=$(run $w)
+			cost+="${out%% *} $s0 $s1 $(snap);"
+		done
 	done
-done
-stop_holder
-stop_daemon
+	stop_holder
+	stop_daemon
+	printf -v "$var" %s "$cost"
+}
+cost_pass cost_dyn
+cost_pass cost_always --tcp.owner-hooks=always
 
 # Entry cost pass: ns per prctl on CPU 0 with nothing attached and with one empty program.
 entry=""
@@ -141,7 +150,7 @@ for _ in 1 2 3 4 5; do
 	stop_holder
 done
 
-python3 - "$SECS" "$ROUNDS" "${res[none]}" "${res[empty]}" "${res[tcp]}" "$cost" "$entry" <<'PY'
+python3 - "$SECS" "$ROUNDS" "${res[none]}" "${res[empty]}" "${res[tcp]}" "$cost_dyn" "$entry" "$cost_always" <<'PY'
 import statistics, sys
 secs, rounds = float(sys.argv[1]), sys.argv[2]
 pairs = [list(map(float, r.split())) for r in sys.argv[7].split(";") if r.strip()]
@@ -176,39 +185,41 @@ for i, n in enumerate(names):
           f"{cb[0] * 100:+.1f}% | {cc[0] * 100:+.1f}% [{cc[1] * 100:+.1f}% .. {cc[2] * 100:+.1f}%] |")
 
 cpu = [statistics.median(r[i][1] for r in none) for i in range(3)]
-print("\nBPF time per unit of work (stats on; novascope and the empty programs attached together):\n")
-print("| workload | runs per unit | novascope ns/run | empty ns/run | novascope us/unit | workload CPU us/unit (a) | novascope / workload | net of empty / workload |")
-print("|---|---|---|---|---|---|---|---|")
-per = [[] for _ in range(3)]  # per workload: (runs/unit, ns/run, empty ns/run, gross, net)
-for j, row in enumerate(r for r in sys.argv[6].split(";") if r.strip()):
-    v = list(map(float, row.split()))
-    rate, a, b, c = v[0], v[1:5], v[5:9], v[9:13]
-    work = rate * secs
-    # workload - background (idle period of the same length just before)
-    d = [(c[k] - b[k]) - (b[k] - a[k]) for k in range(4)]
-    runs, ns = max(d[1], 1), max(d[0], 0)
-    ens = (c[2] - b[2]) / max(c[3] - b[3], 1)
-    per[j % 3].append((runs / work, ns / runs, ens, ns / work, max(ns - ens * runs, 0) / work))
-net_bulk = None
-for i in range(3):
-    m = [statistics.median(x[k] for x in per[i]) for k in range(5)]
-    net_bulk = net_bulk if net_bulk is not None else m[4] * 100 / cpu[i]
-    print(f"| {names[i].split(' (')[0]} | {m[0]:.1f} per {units[i]} | {m[1]:.0f} | {m[2]:.0f} | "
-          f"{m[3] / 1e3:.2f} | {cpu[i] / 1e3:.1f} | {m[3] * 100 / cpu[i]:.2f}% | {m[4] * 100 / cpu[i]:.2f}% |")
 print(f"\nentering a tp_btf program: {entry_ns:.1f} ns (prctl reaching task_prctl_unknown, "
-      f"one empty program vs none, median of {len(pairs)} rounds)\n")
-print("| workload | entries per unit | entry cost us/unit | novascope's own us/unit | "
-      "estimated loss: entries / own / total |")
-print("|---|---|---|---|---|")
-est_bulk = None
-for i in range(3):
-    m = [statistics.median(x[k] for x in per[i]) for k in range(5)]
-    ent = m[0] * entry_ns
-    tot = (ent + m[4]) * 100 / cpu[i]
-    est_bulk = est_bulk if est_bulk is not None else tot
-    print(f"| {names[i].split(' (')[0]} | {m[0]:.1f} | {ent / 1e3:.2f} | {m[4] / 1e3:.2f} | "
-          f"{ent * 100 / cpu[i]:.2f}% / {m[4] * 100 / cpu[i]:.2f}% / {tot:.2f}% |")
+      f"one empty program vs none, median of {len(pairs)} rounds)")
+
+def cost_tables(arg, title):  # -> (estimated bulk loss %, net own bulk %)
+    per = [[] for _ in range(3)]  # per workload: (runs/unit, ns/run, empty ns/run, gross, net)
+    for j, row in enumerate(r for r in arg.split(";") if r.strip()):
+        v = list(map(float, row.split()))
+        rate, a, b, c = v[0], v[1:5], v[5:9], v[9:13]
+        work = rate * secs
+        # workload - background (idle period of the same length just before)
+        d = [(c[k] - b[k]) - (b[k] - a[k]) for k in range(4)]
+        runs, ns = max(d[1], 1), max(d[0], 0)
+        ens = (c[2] - b[2]) / max(c[3] - b[3], 1)
+        per[j // 3].append((runs / work, ns / runs, ens, ns / work, max(ns - ens * runs, 0) / work))
+    m = [[statistics.median(x[k] for x in per[i]) for k in range(5)] for i in range(3)]
+    print(f"\n{title}: BPF time per unit of work (stats on; novascope and the empty programs "
+          "attached together), and the estimate\n")
+    print("| workload | runs per unit | novascope ns/run | empty ns/run | novascope us/unit | "
+          "workload CPU us/unit (a) | net of empty / workload | entry cost us/unit | "
+          "estimated loss: entries / own / total |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for i in range(3):
+        ent = m[i][0] * entry_ns
+        tot = (ent + m[i][4]) * 100 / cpu[i]
+        print(f"| {names[i].split(' (')[0]} | {m[i][0]:.1f} per {units[i]} | {m[i][1]:.0f} | "
+              f"{m[i][2]:.0f} | {m[i][3] / 1e3:.2f} | {cpu[i] / 1e3:.1f} | "
+              f"{m[i][4] * 100 / cpu[i]:.2f}% | {ent / 1e3:.2f} | "
+              f"{ent * 100 / cpu[i]:.2f}% / {m[i][4] * 100 / cpu[i]:.2f}% / {tot:.2f}% |")
+    return (m[0][0] * entry_ns + m[0][4]) * 100 / cpu[0], m[0][4] * 100 / cpu[0]
+
+est_bulk, net_bulk = cost_tables(sys.argv[6], "Owner hooks on demand (default)")
+est_always, _ = cost_tables(sys.argv[8], "Owner hooks always attached (--tcp.owner-hooks=always, "
+                            "or a node that keeps opening connections)")
 print(f"\nbulk throughput, (c) vs (a): {bulk[0] * 100:+.2f}% measured, {est_bulk:.2f}% estimated "
-      f"from CPU time (target: loss < 2%); novascope's own work beyond entering its programs: "
-      f"{net_bulk:.2f}% of the bulk workload's CPU time")
+      f"from CPU time (target: loss < 2%; {est_always:.2f}% with the owner hooks always "
+      f"attached); novascope's own work beyond entering its programs: {net_bulk:.2f}% of the "
+      "bulk workload's CPU time")
 PY

@@ -12,8 +12,9 @@
  * a hold time, none at first, that grows (100 ms, then doubling up to 30 s) whenever they
  * are wanted again within a second of a detach, and is forgotten after a long quiet time.
  *
- * Attaching a loaded program needs no capability on kernels that check them at load time
- * only (6.5+). Before the first detach a second link of one hook is attached as a test: if
+ * Attaching a loaded program needs no capability on recent kernels (6.18 checked: the
+ * capability checks are at load time); older ones check them on every bpf() call. Before
+ * the first detach a second link of one hook is attached as a test: if
  * that fails (capabilities dropped on an older kernel), the hooks stay attached for good.
  */
 #include <errno.h>
@@ -134,7 +135,7 @@ static bool can_reattach(void)
 {
 	struct bpf_link *l;
 
-	if (ow.dyn != DYN_UNKNOWN)
+	if (ow.dyn != DYN_UNKNOWN || !ow.nprogs) /* no hook on this kernel: nothing to detach */
 		return ow.dyn == DYN_YES;
 	l = bpf_program__attach(ow.progs[ow.nprogs - 1]);
 	ow.dyn = libbpf_get_error(l) ? DYN_NO : DYN_YES;
@@ -184,6 +185,8 @@ void ns_tcp_owner_after_flush(__u64 awaiting)
 {
 	if (!ow.skel)
 		return;
+	/* An idle event lost to a full ring buffer must not silence the next ones. */
+	__atomic_store_n(&ow.skel->bss->idle_sent, 0, __ATOMIC_SEQ_CST);
 	if (awaiting && !ow.attached)
 		attach();
 	else if (!awaiting)
