@@ -169,20 +169,21 @@ def rows(s):  # per round: [(rate, cpu_ns_per_unit) per workload]
 
 none, empty, tcp = rows(sys.argv[3]), rows(sys.argv[4]), rows(sys.argv[5])
 def med(rs, i): return statistics.median(r[i][0] for r in rs)
-def change(rs, i):
-    ratios = sorted(b[i][0] / a[i][0] - 1 for a, b in zip(none, rs))
+def change(rs, i, k=0):  # k=0: rate, k=1: CPU time per unit
+    ratios = sorted(b[i][k] / a[i][k] - 1 for a, b in zip(none, rs))
     q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
     return statistics.median(ratios), q[0], q[2]
 
 print(f"veth between two namespaces, {rounds} rounds x {secs:g} s per workload and variant\n")
-print("| workload | (a) nothing attached | (b) empty programs, same hooks | (c) novascope --probes=tcp | (b) vs (a) | (c) vs (a) [IQR] |")
-print("|---|---|---|---|---|---|")
+print("| workload | (a) nothing attached | (b) empty programs, same hooks | (c) novascope --probes=tcp | (b) vs (a) | (c) vs (a) [IQR] | CPU time per unit, (c) vs (a) [IQR] |")
+print("|---|---|---|---|---|---|---|")
 bulk = None
 for i, n in enumerate(names):
-    cb, cc = change(empty, i), change(tcp, i)
+    cb, cc, cu = change(empty, i), change(tcp, i), change(tcp, i, 1)
     bulk = bulk or cc
     print(f"| {n} | {med(none, i):.1f} | {med(empty, i):.1f} | {med(tcp, i):.1f} | "
-          f"{cb[0] * 100:+.1f}% | {cc[0] * 100:+.1f}% [{cc[1] * 100:+.1f}% .. {cc[2] * 100:+.1f}%] |")
+          f"{cb[0] * 100:+.1f}% | {cc[0] * 100:+.1f}% [{cc[1] * 100:+.1f}% .. {cc[2] * 100:+.1f}%] | "
+          f"{cu[0] * 100:+.1f}% [{cu[1] * 100:+.1f}% .. {cu[2] * 100:+.1f}%] |")
 
 cpu = [statistics.median(r[i][1] for r in none) for i in range(3)]
 print(f"\nentering a tp_btf program: {entry_ns:.1f} ns (prctl reaching task_prctl_unknown, "
