@@ -209,6 +209,14 @@ static void collect_once(struct ns_registry *r, struct ns_http *h, const struct 
 	*last_ns = now_ns() - t0;
 }
 
+static void tick_probes(void)
+{
+	ns_for_each_probe (p)
+		if (p->state == NS_PROBE_UP && p->ops->tick)
+			p->ops->tick(p);
+}
+
+/* Until deadline: ring-buffer events as they come, and the probes' ticks every 100 ms. */
 static void wait_until(struct ring_buffer *rb, uint64_t deadline)
 {
 	while (!stopping) {
@@ -218,17 +226,18 @@ static void wait_until(struct ring_buffer *rb, uint64_t deadline)
 		if (now >= deadline)
 			return;
 		ms = (int)((deadline - now + 999999) / 1000000);
+		ms = ms > 100 ? 100 : ms;
 		if (rb) {
 			/* Producers may use BPF_RB_NO_WAKEUP: consume what is there, then wait. */
 			ring_buffer__consume(rb);
-			if (ring_buffer__poll(rb, ms > 100 ? 100 : ms) < 0 && errno != EINTR)
+			if (ring_buffer__poll(rb, ms) < 0 && errno != EINTR)
 				return;
 		} else {
-			struct timespec ts = {.tv_sec = ms / 1000,
-					      .tv_nsec = (ms % 1000) * 1000000L};
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = ms * 1000000L};
 
 			nanosleep(&ts, NULL);
 		}
+		tick_probes();
 	}
 }
 

@@ -46,6 +46,8 @@ struct ns_probe_ops {
 	struct bpf_map *(*events_map)(struct ns_probe *p);
 	/* Detach and free everything. Safe to call after a failed start. */
 	void (*stop)(struct ns_probe *p);
+	/* Optional: called about every 100 ms between collections, for deferred work. */
+	void (*tick)(struct ns_probe *p);
 	/* Histogram family that `novascope report <name>` prints, and its label to show. */
 	const char *report_family;
 	/* `novascope selftest`: make a small known workload and check the probe saw it (see

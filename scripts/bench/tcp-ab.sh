@@ -24,29 +24,14 @@ cleanup() {
 	ip netns del $NSB 2>/dev/null || true
 }
 trap cleanup EXIT
-ip netns add $NSA
-ip netns add $NSB
-ip link add va netns $NSA type veth peer name vb netns $NSB
-ip -n $NSA addr add 10.81.0.1/24 dev va
-ip -n $NSB addr add 10.81.0.2/24 dev vb
-ip -n $NSA link set va up
-ip -n $NSB link set vb up
+. scripts/bench/tcp-common.bash
+bench_veth $NSA $NSB 10.81.0
 ip netns exec $NSB $X serve 5001 >/dev/null &
 srv=$!
 sleep 0.5
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
-run() { # -> "MB/s client_cpu_ns server_cpu_ns"
-	local t0 out
-	t0=$(ticks $srv)
-	out=$(python3 -c '
-import resource, subprocess, sys
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True)
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(p.stdout.strip(), int((r.ru_utime + r.ru_stime) * 1e9))' ip netns exec $NSA $X bulk 10.81.0.2 5001 "$SECS")
-	echo "$out $((($(ticks $srv) - t0) * 1000000000 / $(getconf CLK_TCK)))"
-}
+run() { bench_xfer $srv $NSA bulk 10.81.0.2 5001 "$SECS"; } # -> "MB/s client_ns server_ns"
 with() { # CMD...: run the workload after a second with CMD in the background
 	"$@" >/dev/null 2>&1 &
 	bg=$!

@@ -47,13 +47,8 @@ cleanup() {
 	ip netns del $NSB 2>/dev/null || true
 }
 trap cleanup EXIT
-ip netns add $NSA
-ip netns add $NSB
-ip link add va netns $NSA type veth peer name vb netns $NSB
-ip -n $NSA addr add 10.78.0.1/24 dev va
-ip -n $NSB addr add 10.78.0.2/24 dev vb
-ip -n $NSA link set va up
-ip -n $NSB link set vb up
+. scripts/bench/tcp-common.bash
+bench_veth $NSA $NSB 10.78.0
 ip netns exec $NSB $X serve 5001 >/dev/null & pids+=($!)
 ip netns exec $NSB $X echo 5002 >/dev/null & pids+=($!)
 ip netns exec $NSB $X echo1 5003 >/dev/null & pids+=($!)
@@ -61,18 +56,8 @@ declare -A server=([5001]=${pids[0]} [5002]=${pids[1]} [5003]=${pids[2]})
 sleep 0.5
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
-# run MODE PORT -> "rate cpu_ns": the client's rate and the CPU time of client + server.
-run() {
-	local t0 out
-	t0=$(ticks "${server[$2]}")
-	out=$(python3 -c '
-import resource, subprocess, sys
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True)
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(p.stdout.strip(), int((r.ru_utime + r.ru_stime) * 1e9))' ip netns exec $NSA $X "$1" 10.78.0.2 "$2" "$SECS")
-	echo "$out $((($(ticks "${server[$2]}") - t0) * 1000000000 / $(getconf CLK_TCK)))"
-}
+# run MODE PORT -> "rate client_cpu_ns server_cpu_ns"
+run() { bench_xfer "${server[$2]}" $NSA "$1" 10.78.0.2 "$2" "$SECS"; }
 workloads() { echo "$(run bulk 5001) $(run rr 5002) $(run crr 5003)"; }
 start_daemon() {
 	bin/novascope --probes=tcp --web.listen-address=127.0.0.1:$port "$@" >/dev/null 2>&1 &

@@ -85,6 +85,44 @@ mig_memfiles() {
 	truncate -s 128M "$DST_MEM"
 }
 
+# mig_multifd_qemus PORT: source and destination QEMUs of VM "mvm" in a namespace of their
+# own (MNS), the destination waiting on PORT, both set for multifd with 2 channels.
+mig_multifd_qemus() {
+	mig_netns
+	mig_memfiles
+	qemu_start mvm $MNS "$DST_MEM" "$NS_TMP/dst.qmp" -incoming tcp:127.0.0.1:$1
+	qemu_start mvm $MNS "$SRC_MEM" "$NS_TMP/src.qmp"
+	for q in src dst; do
+		$QMP "$NS_TMP/$q.qmp" migrate-set-capabilities \
+			'{"capabilities": [{"capability": "multifd", "state": true}]}' >/dev/null
+		$QMP "$NS_TMP/$q.qmp" migrate-set-parameters '{"multifd-channels": 2}' >/dev/null
+	done
+}
+
+# mig_wait_done: wait for the source's migration to complete; QEMU's query-migrate answer in
+# $NS_TMP/qm.json, its ram.transferred in RAM.
+mig_wait_done() {
+	$QMP "$NS_TMP/src.qmp" wait-migrate 60 >"$NS_TMP/qm.json" ||
+		ns_fail "migration failed: $(cat "$NS_TMP/qm.json")"
+	echo "QEMU: $(cat "$NS_TMP/qm.json")"
+	RAM=$(python3 -c "import json; print(json.load(open('$NS_TMP/qm.json'))['ram']['transferred'])")
+}
+
+# tcp_fifo_client NS HOST PORT: a long-lived connection from NS; each line written to fd 9
+# is a byte count to send, closing fd 9 closes it (wait $CLIENT). Sets CLIENT.
+tcp_fifo_client() {
+	mkfifo "$NS_TMP/ctl"
+	ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+for line in open(sys.argv[3]):
+    s.sendall(b"x" * int(line))
+s.close()' "$2" "$3" "$NS_TMP/ctl" &
+	CLIENT=$!
+	ns_on_exit "kill $CLIENT 2>/dev/null"
+	exec 9>"$NS_TMP/ctl"
+}
+
 # within_pct WHAT EXPECTED GOT PCT
 within_pct() {
 	python3 -c "import sys; e,g,p=float('$2'),float('$3'),float('$4'); sys.exit(abs(g-e) > e*p/100)" ||

@@ -6,15 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib_tcp.sh"
 PORT=$((30000 + $$ % 9000))
-mig_netns
-mig_memfiles
-qemu_start mvm $MNS "$DST_MEM" "$NS_TMP/dst.qmp" -incoming tcp:127.0.0.1:$PORT
-qemu_start mvm $MNS "$SRC_MEM" "$NS_TMP/src.qmp"
-for q in src dst; do
-	$QMP "$NS_TMP/$q.qmp" migrate-set-capabilities \
-		'{"capabilities": [{"capability": "multifd", "state": true}]}' >/dev/null
-	$QMP "$NS_TMP/$q.qmp" migrate-set-parameters '{"multifd-channels": 2}' >/dev/null
-done
+mig_multifd_qemus $PORT
 # ~230 MB at 32 MB/s: about 7 s, so the agent starts mid-way.
 $QMP "$NS_TMP/src.qmp" migrate-set-parameters '{"max-bandwidth": 33554432}' >/dev/null
 $QMP "$NS_TMP/src.qmp" migrate "{\"uri\": \"tcp:127.0.0.1:$PORT\"}" >/dev/null
@@ -29,9 +21,8 @@ ns_start_daemon --probes=tcp,migration --collect.interval=500ms
 read -r st after < <(xfer)
 [ "$st" = active ] || ns_fail "migration finished before the agent was up: $st"
 echo "QEMU had sent $before bytes before the agent started, $after when it was up"
-$QMP "$NS_TMP/src.qmp" wait-migrate 60 >"$NS_TMP/qm.json" || ns_fail "migration failed: $(cat "$NS_TMP/qm.json")"
-echo "QEMU: $(cat "$NS_TMP/qm.json")"
-ram=$(python3 -c "import json; print(json.load(open('$NS_TMP/qm.json'))['ram']['transferred'])")
+mig_wait_done
+ram=$RAM
 ns_wait_collect 1.5
 ns_scrape >"$NS_TMP/m.txt"
 grep "msg=\"migration" "$NS_LOG"

@@ -5,21 +5,12 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib_tcp.sh"
 PORT=$((30000 + $$ % 9000))
-mig_netns
-mig_memfiles
-qemu_start mvm $MNS "$DST_MEM" "$NS_TMP/dst.qmp" -incoming tcp:127.0.0.1:$PORT
-qemu_start mvm $MNS "$SRC_MEM" "$NS_TMP/src.qmp"
-for q in src dst; do
-	$QMP "$NS_TMP/$q.qmp" migrate-set-capabilities \
-		'{"capabilities": [{"capability": "multifd", "state": true}]}' >/dev/null
-	$QMP "$NS_TMP/$q.qmp" migrate-set-parameters '{"multifd-channels": 2}' >/dev/null
-done
+mig_multifd_qemus $PORT
 ns_start_daemon --probes=tcp,migration --collect.interval=500ms
 
 $QMP "$NS_TMP/src.qmp" migrate "{\"uri\": \"tcp:127.0.0.1:$PORT\"}" >/dev/null
-$QMP "$NS_TMP/src.qmp" wait-migrate 60 >"$NS_TMP/qm.json" || ns_fail "migration failed: $(cat "$NS_TMP/qm.json")"
-echo "QEMU: $(cat "$NS_TMP/qm.json")"
-ram=$(python3 -c "import json; print(json.load(open('$NS_TMP/qm.json'))['ram']['transferred'])")
+mig_wait_done
+ram=$RAM
 mfd=$(python3 -c "import json; print(json.load(open('$NS_TMP/qm.json'))['ram']['multifd-bytes'])")
 [ "$mfd" -gt 0 ] || ns_fail "QEMU reports no multifd bytes: multifd was not used"
 ns_wait_collect 1.5

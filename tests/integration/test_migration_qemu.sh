@@ -19,9 +19,8 @@ ns_on_exit "kill $REPORT 2>/dev/null"
 sleep 1 # the report's probe is attached
 
 $QMP "$NS_TMP/src.qmp" migrate "{\"uri\": \"tcp:127.0.0.1:$PORT\"}" >/dev/null
-$QMP "$NS_TMP/src.qmp" wait-migrate 60 >"$NS_TMP/qm.json" || ns_fail "migration failed: $(cat "$NS_TMP/qm.json")"
-ram=$(python3 -c "import json; print(json.load(open('$NS_TMP/qm.json'))['ram']['transferred'])")
-echo "QEMU: $(cat "$NS_TMP/qm.json")"
+mig_wait_done
+ram=$RAM
 ns_wait_collect 1.5
 ns_scrape >"$NS_TMP/m.txt"
 mm() { ns_metric_in "$NS_TMP/m.txt" "$1" 'vm="mvm"' "role=\"$2\""; }

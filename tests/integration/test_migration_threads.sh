@@ -20,8 +20,8 @@ qemu_start mvm $MNS "$DST_MEM" "$NS_TMP/dst.qmp" -incoming defer
 qemu_start mvm $MNS "$SRC_MEM" "$NS_TMP/src.qmp"
 $QMP "$NS_TMP/dst.qmp" migrate-incoming "{\"uri\": \"tcp:127.0.0.1:$PORT\"}" >/dev/null
 $QMP "$NS_TMP/src.qmp" migrate "{\"uri\": \"tcp:127.0.0.1:$PORT\"}" >/dev/null
-$QMP "$NS_TMP/src.qmp" wait-migrate 60 >"$NS_TMP/qm.json" || ns_fail "migration failed: $(cat "$NS_TMP/qm.json")"
-ram=$(python3 -c "import json; print(json.load(open('$NS_TMP/qm.json'))['ram']['transferred'])")
+mig_wait_done
+ram=$RAM
 ns_wait_collect 1.5
 ns_scrape >"$NS_TMP/m.txt"
 grep "msg=\"migration" "$NS_LOG"

@@ -59,16 +59,7 @@ done
 
 # A long-lived connection: once both ends have owners the hooks go; what it sends later is
 # still counted, and does not bring them back.
-mkfifo "$NS_TMP/ctl"
-ip netns exec $NSA python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-for line in open(sys.argv[3]):
-    s.sendall(b"x" * int(line))
-s.close()' $IPB $PORT "$NS_TMP/ctl" &
-CLIENT=$!
-ns_on_exit "kill $CLIENT 2>/dev/null"
-exec 9>"$NS_TMP/ctl"
+tcp_fifo_client $NSA $IPB $PORT
 echo $K >&9
 wait_detached "a known connection, idle"
 a2=$(attaches)

@@ -16,16 +16,7 @@ A="netns=\"$(tcp_netns_ino $NSA)\""
 m() { ns_metric "$1" "$A" "${@:2}"; }
 
 # A long-lived client: each line on its FIFO is a byte count to send; EOF closes.
-mkfifo "$NS_TMP/ctl"
-ip netns exec $NSA python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-for line in open(sys.argv[3]):
-    s.sendall(b"x" * int(line))
-s.close()' $IPB $PORT "$NS_TMP/ctl" &
-CLIENT=$!
-ns_on_exit "kill $CLIENT 2>/dev/null"
-exec 9>"$NS_TMP/ctl"
+tcp_fifo_client $NSA $IPB $PORT
 
 flags="--probes=tcp --tcp.per-netns --collect.interval=300ms --bpf.pin-path=$PIN"
 ns_start_daemon $flags 9>&-

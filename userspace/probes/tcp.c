@@ -441,6 +441,7 @@ const struct ns_probe_ops ns_tcp_probe = {
 	.start = start,
 	.collect = collect,
 	.on_event = ns_tcp_core_on_event,
+	.tick = ns_tcp_core_tick,
 	.events_map = ns_tcp_core_events_map,
 	.stop = stop,
 	.report_family = "novascope_tcp_rtt_seconds",

@@ -251,6 +251,12 @@ __u64 ns_tcp_core_count_awaiting(void)
 	return core.skel->bss->awaiting_seen;
 }
 
+void ns_tcp_core_tick(struct ns_probe *p)
+{
+	(void)p;
+	ns_tcp_owner_tick();
+}
+
 void ns_tcp_core_flush(uint64_t gen)
 {
 	if (!core.flush || (gen && gen == core.flushed_gen))

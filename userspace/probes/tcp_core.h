@@ -38,6 +38,8 @@ struct bpf_map *ns_tcp_core_events_map(struct ns_probe *p);
 /* Once per collection (registry generation gen): run the byte-count iterator. */
 void ns_tcp_core_flush(uint64_t gen);
 int ns_tcp_core_on_event(struct ns_probe *p, const void *data, size_t size);
+/* Between collections (the owner hooks' deferred detach). */
+void ns_tcp_core_tick(struct ns_probe *p);
 /* Run the iterator once more: the number of sockets waiting for the owner hooks. */
 __u64 ns_tcp_core_count_awaiting(void);
 
@@ -47,6 +49,7 @@ int ns_tcp_owner_start(struct tcp_bpf *skel, bool always);
 void ns_tcp_owner_stop(void);
 void ns_tcp_owner_on_event(__u8 type);
 void ns_tcp_owner_after_flush(__u64 awaiting);
+void ns_tcp_owner_tick(void);
 bool ns_tcp_owner_attached(uint64_t *attaches);
 bool ns_tcp_owner_settled(void);
 /* tcp.c: a connection closed (for `novascope report tcp`). */

@@ -37,7 +37,7 @@ static struct {
 	struct bpf_program *progs[2];
 	struct bpf_link *links[2];
 	int nprogs, dyn;
-	bool attached, warned;
+	bool attached, warned, idle_pending; /* idle_pending: detach when the hold ends */
 	uint64_t attached_ns, detached_ns, hold_ns;
 	uint64_t attaches;
 } ow;
@@ -153,7 +153,14 @@ static void try_detach(void)
 {
 	__u32 on = NS_TCP_HOOKS_ON;
 
-	if (!ow.attached || now_ns() - ow.attached_ns < ow.hold_ns || !can_reattach())
+	ow.idle_pending = false;
+	if (!ow.attached)
+		return;
+	if (now_ns() - ow.attached_ns < ow.hold_ns) {
+		ow.idle_pending = true; /* the next tick after the hold tries again */
+		return;
+	}
+	if (!can_reattach())
 		return;
 	if (!__atomic_compare_exchange_n(&ow.skel->data->owner_hooks, &on, NS_TCP_HOOKS_OFF, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
@@ -178,6 +185,12 @@ void ns_tcp_owner_on_event(__u8 type)
 		__atomic_store_n(&ow.skel->bss->idle_sent, 0, __ATOMIC_SEQ_CST);
 		try_detach();
 	}
+}
+
+void ns_tcp_owner_tick(void)
+{
+	if (ow.skel && ow.idle_pending && now_ns() - ow.attached_ns >= ow.hold_ns)
+		try_detach();
 }
 
 /* After each collection's iterator pass, which counted the waiting sockets. */
