@@ -332,7 +332,53 @@ int BPF_PROG(destroy_btf, struct sock *sk)
 	return 0;
 }
 
-/* Every segment received in ESTABLISHED (tcp_rcv_established): RTT. */
+/*
+ * Set by userspace when the kernel refuses iterator programs (seen on a 6.18 PVM guest kernel,
+ * where tracing programs other than tp_btf get EPERM): byte counts then move at every segment
+ * received instead of once per collection by flush_iter.
+ */
+const volatile bool bytes_per_segment = false;
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+static __always_inline bool seq_after(__u32 a, __u32 b)
+{
+	return (__s32)(b - a) < 0;
+}
+
+/*
+ * tcp_probe fires before tcp_rcv_established() processes the segment, so the counters read
+ * now miss what this very segment acks or delivers, which for an idle connection is its last
+ * ACK. Add what the kernel is about to: an in-window ACK moves bytes_acked by ack - snd_una
+ * (tcp_snd_una_update()), in-order data moves bytes_received by end_seq - rcv_nxt
+ * (tcp_rcv_nxt_update(); end_seq counts a FIN, which is not data). A segment the kernel then
+ * drops was counted early; claim() never moves back, so the real counters catch up with it.
+ */
+static __always_inline void sample_segment(const struct sk_buff *skb, struct tcp_sock *tp,
+					   struct sk_info *si, struct ns_tcp_stat *st)
+{
+	const struct tcp_skb_cb *cb = (const void *)skb->cb;
+	__u64 sent = tp->bytes_acked, rcvd = tp->bytes_received;
+	__u32 seq, end, ack, una = tp->snd_una, rnxt = tp->rcv_nxt;
+	__u8 fl;
+
+	fl = BPF_CORE_READ(cb, tcp_flags);
+	if (!(fl & (TH_SYN | TH_RST))) {
+		ack = BPF_CORE_READ(cb, ack_seq);
+		if ((fl & TH_ACK) && seq_after(ack, una) && !seq_after(ack, tp->snd_nxt))
+			sent += ack - una;
+		seq = BPF_CORE_READ(cb, seq);
+		end = BPF_CORE_READ(cb, end_seq) - (fl & TH_FIN);
+		if (!seq_after(seq, rnxt) && seq_after(end, rnxt))
+			rcvd += end - rnxt;
+	}
+	account_bytes(si, st, sent, rcvd);
+}
+
+/* Every segment received in ESTABLISHED (tcp_rcv_established): RTT (and bytes, see above). */
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 {
@@ -359,6 +405,8 @@ int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 	srtt = tp->srtt_us >> 3;
 	if (srtt)
 		ns_hist_record(&st->srtt, (__u64)srtt * 1000);
+	if (bytes_per_segment && !(si->flags & I_CLOSED))
+		sample_segment(skb, tp, si, st);
 	return 0;
 }
 

@@ -195,13 +195,12 @@ static __always_inline __u64 claim(__u64 *snap, __u64 cur)
 	return 0; /* still contended: a later read gets the rest */
 }
 
-/* Add the growth since the last read to the class; only once the class is final. */
-static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *si, int state,
-					 struct ns_tcp_stat *st)
+/* Add the growth up to sent/rcvd to the class; only once the class is final. */
+static __always_inline void account_bytes(struct sk_info *si, struct ns_tcp_stat *st, __u64 sent,
+					  __u64 rcvd)
 {
-	__u64 sent, rcvd, d;
+	__u64 d;
 
-	read_bytes(sk, bpf_skc_to_tcp_sock((void *)sk), state, &sent, &rcvd);
 	d = claim(&si->sent, sent);
 	if (d)
 		add(&st->bytes_sent, d);
@@ -216,6 +215,15 @@ static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *
 			m->bytes_received = si->rcvd - si->base_rcvd;
 		}
 	}
+}
+
+static __always_inline void sample_bytes(const struct sock *sk, struct sk_info *si, int state,
+					 struct ns_tcp_stat *st)
+{
+	__u64 sent, rcvd;
+
+	read_bytes(sk, bpf_skc_to_tcp_sock((void *)sk), state, &sent, &rcvd);
+	account_bytes(si, st, sent, rcvd);
 }
 
 static __always_inline void take_baseline(const struct sock *sk, struct sk_info *si, int state)

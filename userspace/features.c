@@ -63,7 +63,9 @@ static int probe_tracing(enum bpf_attach_type at, __u32 btf_id)
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ns_feat", "GPL", insns, 2, &o);
 	if (fd < 0)
 		return -errno;
-	if (at == BPF_TRACE_RAW_TP)
+	if (at == BPF_TRACE_ITER) /* an iterator link needs its target (a map): loading says it */
+		link = dup(fd);
+	else if (at == BPF_TRACE_RAW_TP)
 		link = bpf_raw_tracepoint_open(NULL, fd);
 	else
 		link = bpf_link_create(fd, 0, at, NULL);
@@ -93,6 +95,12 @@ static void probe_btf_progs(struct btf *btf)
 	if (err)
 		snprintf(feats.fentry_why, sizeof(feats.fentry_why), "fentry test program: %s",
 			 strerror(-err));
+	id = btf__find_by_name_kind(btf, "bpf_iter_bpf_sk_storage_map", BTF_KIND_FUNC);
+	err = id > 0 ? probe_tracing(BPF_TRACE_ITER, (__u32)id) : -ENOENT;
+	feats.sk_storage_iter = !err;
+	if (err)
+		snprintf(feats.sk_storage_iter_why, sizeof(feats.sk_storage_iter_why),
+			 "socket-storage iterator test program: %s", strerror(-err));
 }
 
 const struct ns_features *ns_features_get(void)
@@ -118,6 +126,8 @@ const struct ns_features *ns_features_get(void)
 	} else {
 		snprintf(feats.tp_btf_why, sizeof(feats.tp_btf_why), "%s", feats.btf_why);
 		snprintf(feats.fentry_why, sizeof(feats.fentry_why), "%s", feats.btf_why);
+		snprintf(feats.sk_storage_iter_why, sizeof(feats.sk_storage_iter_why), "%s",
+			 feats.btf_why);
 	}
 	/* The kprobe PMU (4.17+) is what libbpf uses; kprobe_events is the legacy interface. */
 	feats.kprobes = !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||

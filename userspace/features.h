@@ -18,7 +18,9 @@ struct ns_features {
 	bool sk_storage; /* BPF_MAP_TYPE_SK_STORAGE (5.2+) */
 	bool ringbuf; /* BPF_MAP_TYPE_RINGBUF (5.8+) */
 	bool tracefs; /* tracefs mounted (classic tracepoint ids) */
+	bool sk_storage_iter; /* iter/bpf_sk_storage_map programs (5.9+, and allowed here) */
 	char btf_why[96], tp_btf_why[96], fentry_why[96], kprobes_why[96];
+	char sk_storage_iter_why[96];
 };
 
 /* Mount tracefs and bpffs when absent, then probe. Results are cached after the first call. */

@@ -59,7 +59,7 @@ for _ in $(seq 1 50); do
 	[ "$(ns_metric novascope_block_io_bytes_total "device=\"$name\"")" = 0 ] && break
 	sleep 1
 done
-ns_scrape | grep -q "device=\"$name\"" && ns_fail "series of removed $name still exported"
+grep -q "device=\"$name\"" <<<"$(ns_scrape)" && ns_fail "series of removed $name still exported"
 ns_ok "series of removed $name expired"
 
 cycle second

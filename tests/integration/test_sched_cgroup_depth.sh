@@ -31,7 +31,7 @@ ns_scrape | grep "^novascope_context_switches_total{cgroup=\"/$top" | sed 's/^/ 
 a=$(vol "/$top/web.service") b=$(vol "/$top/plain/leaf")
 [ "$a" -ge 100 ] || ns_fail "depth 0: /$top/web.service has $a voluntary switches, want >= 100"
 [ "$b" -ge 100 ] || ns_fail "depth 0: /$top/plain/leaf has $b voluntary switches, want >= 100"
-! ns_scrape | grep -q "cgroup=\"/$top/web.service/leaf\"" || ns_fail "depth 0: the leaf under a .service has its own series"
+! grep -q "cgroup=\"/$top/web.service/leaf\"" <<<"$(ns_scrape)" || ns_fail "depth 0: the leaf under a .service has its own series"
 ns_ok "depth 0: /$top/web.service ($a) and /$top/plain/leaf ($b)"
 ns_stop_daemon $NS_PID
 

@@ -57,7 +57,7 @@ python3 -c "import sys; sys.exit(0 if $rd1 - $rd0 > 0.3e9 else 1)" ||
 ns_within "$ours" "$kernel" 5 || ns_fail "runqueue latency sum grew ${ours}s, kernel run_delay ${kernel}s (more than 5% apart)"
 ns_ok "run-queue wait: novascope ${ours}s vs kernel ${kernel}s (accounting $ACC)"
 waits=$(python3 -c "print(int($mc1 - $mc0))")
-if curl -sf "$NS_URL/health" | grep -q 'schedstat'; then
+if grep -q 'schedstat' <<<"$(curl -sf "$NS_URL/health")"; then
 	# The kernel's accounting: one wait per slice, exactly as schedstat counts slices.
 	[ "$waits" = $((sl1 - sl0)) ] || ns_fail "novascope counted $waits waits, schedstat $((sl1 - sl0)) slices"
 	ns_ok "one wait per slice: $waits"

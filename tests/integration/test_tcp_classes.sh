@@ -35,7 +35,11 @@ tcp_bg $NSB "$XFER" serve $PORT --comm sv$P
 tcp_bg $NSB "$XFER" serve $PORT2
 tcp_wait_port $NSB $PORT
 tcp_wait_port $NSB $PORT2
-ns_start_daemon --probes=tcp --collect.interval=500ms --config.file="$NS_TMP/cfg.yml"
+# Byte counts per segment received (what kernels without BPF iterators get), so that a kernel
+# with them tests both ways: the other tcp tests use the default.
+NOVASCOPE_TCP_BYTES=segment ns_start_daemon --probes=tcp --collect.interval=500ms \
+	--config.file="$NS_TMP/cfg.yml"
+grep -q 'owner hooks stay attached" reason="' "$NS_LOG" || ns_fail "bytes not per segment"
 mkdir "$CG2" # after start-up: resolved by the next housekeeping pass (every 5 s)
 ns_on_exit "rmdir $CG2"
 

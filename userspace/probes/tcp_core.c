@@ -67,11 +67,25 @@ static const char *send_hook(void)
 	return ns_btf_tracepoint_exists("tcp_sendmsg_locked") ? "tcp_sendmsg_locked" : NULL;
 }
 
+/*
+ * Byte counts come from an iterator pass per collection, or, where the kernel refuses iterator
+ * programs, from every segment received (bpf/tcp.bpf.c sample_segment()). Tests force the
+ * latter with NOVASCOPE_TCP_BYTES=segment. why: the reason, when per segment.
+ */
+static bool bytes_per_segment(const char **why)
+{
+	const struct ns_features *f = ns_features_get();
+	const char *force = getenv("NOVASCOPE_TCP_BYTES");
+
+	*why = !f->sk_storage_iter ? f->sk_storage_iter_why : "NOVASCOPE_TCP_BYTES=segment";
+	return !f->sk_storage_iter || (force && !strcmp(force, "segment"));
+}
+
 bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 {
 	static const char *const need[] = {"inet_sock_set_state", "tcp_probe",
 					   "tcp_retransmit_skb"};
-	const char *send = send_hook() ?: "none";
+	const char *send = send_hook() ?: "none", *why;
 
 	if (!f->btf) {
 		ns_probe_set_reason(p, "%s", f->btf_why);
@@ -87,7 +101,8 @@ bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 			ns_probe_set_reason(p, "kernel has no tracepoint %s", need[i]);
 			return false;
 		}
-	ns_probe_set_hook(p, "tp_btf, send: %s", send);
+	ns_probe_set_hook(p, "tp_btf, send: %s%s", send,
+			  bytes_per_segment(&why) ? ", bytes/seg" : "");
 	return true;
 }
 
@@ -233,6 +248,24 @@ static void housekeeping(void)
 	ns_mig_incoming_gc(bpf_map__fd(core.skel->maps.incoming_ports));
 }
 
+/*
+ * Without iterators (bytes_per_segment), nothing can count the waiting sockets exactly nor
+ * finalize the unhooked ones, so the owner hooks stay attached.
+ */
+static bool owner_hooks_always(const struct ns_config *cfg)
+{
+	const char *why;
+
+	if (bytes_per_segment(&why)) {
+		ns_log(NS_LOG_INFO,
+		       "tcp: byte counts move per segment received and the owner hooks stay "
+		       "attached",
+		       "reason", why, NULL);
+		return true;
+	}
+	return cfg->tcp_owner_hooks && !strcmp(cfg->tcp_owner_hooks, "always");
+}
+
 /* One pass of the iterator: byte counts up to date, and the sockets waiting for an owner. */
 __u64 ns_tcp_core_count_awaiting(void)
 {
@@ -259,10 +292,12 @@ void ns_tcp_core_tick(struct ns_probe *p)
 
 void ns_tcp_core_flush(uint64_t gen)
 {
-	if (!core.flush || (gen && gen == core.flushed_gen))
+	if (!core.skel || (gen && gen == core.flushed_gen))
 		return;
 	core.flushed_gen = gen;
 	housekeeping();
+	if (!core.flush)
+		return; /* bytes_per_segment */
 	core.skel->bss->finalize_unhooked = ns_tcp_owner_settled();
 	ns_tcp_owner_after_flush(ns_tcp_core_count_awaiting());
 	core.skel->bss->finalize_unhooked = 0;
@@ -272,6 +307,7 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 {
 	struct ns_probe *owner = ns_probe_find("tcp");
 	struct tcp_bpf *skel;
+	const char *why;
 	int err;
 
 	p->priv = &core;
@@ -292,6 +328,8 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 	configure(skel, core.classes, core.per_netns);
 	bpf_map__set_max_entries(skel->maps.cfg, cfg_fingerprint(core.classes, core.per_netns));
 	pick_programs(skel);
+	skel->rodata->bytes_per_segment = bytes_per_segment(&why);
+	bpf_program__set_autoload(skel->progs.flush_iter, !skel->rodata->bytes_per_segment);
 	ns_tcp_owner_prepare(skel);
 	err = ns_probe_pin_maps(core.owner, skel->obj, cfg->pin_path, pinned_maps);
 	if (err) {
@@ -312,11 +350,12 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 		ns_probe_set_reason(p, "%s", core.owner->reason);
 		return err;
 	}
-	err = attach_flush(p, skel);
-	if (err)
-		return err;
-	err = ns_tcp_owner_start(skel,
-				 cfg->tcp_owner_hooks && !strcmp(cfg->tcp_owner_hooks, "always"));
+	if (!skel->rodata->bytes_per_segment) {
+		err = attach_flush(p, skel);
+		if (err)
+			return err;
+	}
+	err = ns_tcp_owner_start(skel, owner_hooks_always(cfg));
 	if (err)
 		ns_probe_set_reason(p, "attach the send/receive hooks: %s", strerror(-err));
 	return err;
