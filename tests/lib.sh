@@ -19,6 +19,9 @@ trap ns_cleanup EXIT
 
 ns_fail() { echo "FAIL: $*" >&2; exit 1; }
 ns_ok() { echo "ok: $*"; }
+# ns_skip REASON: the test cannot run here (e.g. it needs /dev/kvm). Exit 77 after the usual
+# cleanup; tests/run.sh reports SKIP with this line instead of FAIL.
+ns_skip() { echo "SKIP: $*"; exit 77; }
 
 # ns_qemu_accel: sets NS_QEMU_ACCEL for QEMU's -accel: kvm when /dev/kvm opens read-write, else
 # tcg (emulation: slower, but needs nothing from the host, so the QEMU tests still run where

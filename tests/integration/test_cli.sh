@@ -49,6 +49,11 @@ ns_ok "taken port reported: $(echo "$out" | tail -1)"
 out=$("$NS_BIN" selftest) || ns_fail "selftest failed: $out"
 echo "$out"
 for p in syscall block tcp sched kvm; do
+	# Its workload is a VM: without /dev/kvm (only then) the kvm probe's self-test says SKIP.
+	if [ $p = kvm ] && [ ! -e /dev/kvm ] && echo "$out" | grep -q "^SKIP kvm "; then
+		echo "NOTE: /dev/kvm missing: the kvm self-test skipped"
+		continue
+	fi
 	echo "$out" | grep -q "^PASS $p " || ns_fail "selftest has no PASS line for $p"
 done
 ! echo "$out" | grep -q '^FAIL' || ns_fail "selftest has FAIL lines"
