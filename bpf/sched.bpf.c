@@ -127,7 +127,10 @@ static __always_inline __u64 task_cgroup(struct task_struct *t, const bool btf)
 	return btf ? kn->id : BPF_CORE_READ(kn, id);
 }
 
-/* A QEMU vCPU thread, by the name QEMU gives it with debug-threads=on: "CPU <n>/KVM". */
+/*
+ * A QEMU vCPU thread, by the name QEMU gives it with debug-threads=on: "CPU <n>/KVM", or
+ * "CPU <n>/TCG" without KVM (its wait in the host's run queue is guest steal all the same).
+ */
 static __always_inline bool task_is_vcpu(struct task_struct *t, const bool btf)
 {
 	char c[TASK_COMM_LEN];
@@ -146,8 +149,10 @@ static __always_inline bool task_is_vcpu(struct task_struct *t, const bool btf)
 	for (i = 5; i < TASK_COMM_LEN; i++)
 		if (!c[i])
 			break;
-	return i < TASK_COMM_LEN && c[i - 4] == '/' && c[i - 3] == 'K' && c[i - 2] == 'V' &&
-	       c[i - 1] == 'M';
+	if (i >= TASK_COMM_LEN || c[i - 4] != '/')
+		return false;
+	return (c[i - 3] == 'K' && c[i - 2] == 'V' && c[i - 1] == 'M') ||
+	       (c[i - 3] == 'T' && c[i - 2] == 'C' && c[i - 1] == 'G');
 }
 
 static __always_inline void enqueue(struct task_struct *t, __u64 now, const bool btf)

@@ -19,6 +19,34 @@ trap ns_cleanup EXIT
 
 ns_fail() { echo "FAIL: $*" >&2; exit 1; }
 ns_ok() { echo "ok: $*"; }
+# ns_skip REASON: the test cannot run here (e.g. it needs /dev/kvm). Exit 77 after the usual
+# cleanup; tests/run.sh reports SKIP with this line instead of FAIL.
+ns_skip() { echo "SKIP: $*"; exit 77; }
+
+# ns_qemu_accel: sets NS_QEMU_ACCEL for QEMU's -accel: kvm when /dev/kvm opens read-write, else
+# tcg (emulation: slower, but needs nothing from the host, so the QEMU tests still run where
+# KVM is not offered). Says which and why once, so the test log shows it. NS_QEMU_ACCEL=kvm|tcg
+# in the environment forces a choice (e.g. to try TCG on a KVM host).
+ns_qemu_accel() {
+	[ -z "${_ns_qemu_accel_said:-}" ] || return 0
+	_ns_qemu_accel_said=1
+	local why
+	if [ -n "${NS_QEMU_ACCEL:-}" ]; then
+		why="NS_QEMU_ACCEL set"
+	elif [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then
+		# -c first: <> creates a missing file, and a regular /dev/kvm would fool QEMU too.
+		NS_QEMU_ACCEL=kvm why="/dev/kvm opens read-write"
+	elif [ -e /dev/kvm ]; then
+		NS_QEMU_ACCEL=tcg why="/dev/kvm is not a character device that opens read-write"
+	else
+		NS_QEMU_ACCEL=tcg why="/dev/kvm missing"
+	fi
+	case $NS_QEMU_ACCEL in
+	kvm | tcg) ;;
+	*) ns_fail "NS_QEMU_ACCEL=$NS_QEMU_ACCEL: want kvm or tcg" ;;
+	esac
+	echo "QEMU accelerator: $NS_QEMU_ACCEL ($why)"
+}
 
 # A TCP port nobody listens on (the kernel picks it).
 ns_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs the script-driven suites: every tests/<suite>/test_*.sh is one test, run as root with a
-# time limit. Prints each result, then "N passed, N failed" alone on the last line.
+# time limit. Prints each result, then "N passed, N failed" alone on the last line ("N skipped"
+# on the line before it when any were). A test that cannot run here (e.g. needs /dev/kvm) exits
+# 77 after printing "SKIP: reason" (ns_skip in tests/lib.sh); 77 without that line is a failure,
+# so a command that happens to exit 77 (EX_NOPERM) cannot pass itself off as a skip.
 # Usage: tests/run.sh SUITE... [-k PATTERN]
 set -u
 cd "$(dirname "$0")/.."
@@ -12,7 +15,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ ${#suites[@]} -gt 0 ] || suites=(integration e2e)
-pass=0 fail=0 failed=()
+pass=0 fail=0 skip=0 failed=()
 logdir=${NS_TEST_LOGDIR:-build/test-logs}
 mkdir -p "$logdir"
 for s in "${suites[@]}"; do
@@ -28,6 +31,9 @@ for s in "${suites[@]}"; do
 		if [ $rc -eq 0 ]; then
 			pass=$((pass + 1))
 			echo "PASS $name (${secs}s)"
+		elif [ $rc -eq 77 ] && why=$(grep '^SKIP: ' "$log" | tail -1) && [ -n "$why" ]; then
+			skip=$((skip + 1))
+			echo "SKIP $name (${secs}s): ${why#SKIP: }"
 		else
 			fail=$((fail + 1))
 			failed+=("$name")
@@ -37,5 +43,6 @@ for s in "${suites[@]}"; do
 	done
 done
 [ $fail -eq 0 ] || echo "failed: ${failed[*]}"
+[ $skip -eq 0 ] || echo "$skip skipped"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

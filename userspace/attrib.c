@@ -288,7 +288,9 @@ enum ns_thread_role ns_thread_role(const char *c)
 {
 	size_t n = strlen(c);
 
-	if (!strncmp(c, "CPU ", 4) && n > 4 && !strcmp(c + n - 4, "/KVM"))
+	/* "/TCG": QEMU without KVM emulates each vCPU in a thread of that name. */
+	if (!strncmp(c, "CPU ", 4) && n > 4 &&
+	    (!strcmp(c + n - 4, "/KVM") || !strcmp(c + n - 4, "/TCG")))
 		return NS_ROLE_VCPU;
 	if (!strcmp(c, "live_migration") || !strcmp(c, "mig/src/main"))
 		return NS_ROLE_MIGRATION;

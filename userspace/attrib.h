@@ -35,7 +35,7 @@ bool ns_is_qemu(pid_t tgid);
 
 enum ns_thread_role {
 	NS_ROLE_OTHER = 0,
-	NS_ROLE_VCPU, /* "CPU 0/KVM" */
+	NS_ROLE_VCPU, /* "CPU 0/KVM", "CPU 0/TCG" */
 	NS_ROLE_MIGRATION, /* "live_migration", "mig/src/main" */
 	NS_ROLE_MIGRATION_SEND, /* "multifdsend_N", "mig/src/send_N" */
 	NS_ROLE_MIGRATION_RECV, /* "multifdrecv_N", "mig/dst/recv_N", "mig/dst/main" */

@@ -19,7 +19,7 @@ struct ns_sched_cg_stat {
 	__u64 migrations; /* moved to another CPU (sched_migrate_task) */
 };
 
-/* Per-CPU, per tgid: run-queue wait (ns) of a process's vCPU threads ("CPU n/KVM"). */
+/* Per-CPU, per tgid: run-queue wait (ns) of a process's vCPU threads ("CPU n/KVM", "CPU n/TCG"). */
 struct ns_sched_vcpu_stat {
 	struct ns_hist lat;
 };

@@ -54,13 +54,15 @@ expect_eq() {
 # ---- QEMU live migration (see ../shared/RECIPES.md) ----
 QMP="python3 $NS_ROOT/tests/qmp.py"
 
-# qemu_start NAME NS MEMFILE QMPSOCK [EXTRA...]: a KVM guest with 128 MB of RAM backed by
-# MEMFILE, started in network namespace NS; sets QEMU_PID. Killed at exit.
+# qemu_start NAME NS MEMFILE QMPSOCK [EXTRA...]: a guest (KVM, or TCG without /dev/kvm: see
+# ns_qemu_accel) with 128 MB of RAM backed by MEMFILE, started in network namespace NS; sets
+# QEMU_PID. Killed at exit.
 qemu_start() {
 	local name=$1 ns=$2 mem=$3 sock=$4
 	shift 4
 	command -v qemu-system-x86_64 >/dev/null || ns_fail "qemu-system-x86_64 missing (scripts/deps.sh)"
-	ip netns exec "$ns" qemu-system-x86_64 -enable-kvm -m 128 -nographic -nodefaults \
+	ns_qemu_accel
+	ip netns exec "$ns" qemu-system-x86_64 -accel "$NS_QEMU_ACCEL" -m 128 -nographic -nodefaults \
 		-display none -name "$name,debug-threads=on" \
 		-object memory-backend-file,id=m0,size=128M,mem-path="$mem",share=on \
 		-machine memory-backend=m0 -qmp unix:"$sock",server=on,wait=off "$@" \

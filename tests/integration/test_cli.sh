@@ -50,9 +50,12 @@ ns_ok "taken port reported: $(echo "$out" | tail -1)"
 # O_DIRECT I/O on a temporary loop device and the loopback TCP transfer among them.
 out=$("$NS_BIN" selftest) || ns_fail "selftest failed: $out"
 echo "$out"
-want="syscall block tcp sched"
-[ -c /dev/kvm ] && want+=" kvm" # else its SKIP line names /dev/kvm
-for p in $want; do
+for p in syscall block tcp sched kvm; do
+	# Its workload is a VM: without /dev/kvm (only then) the kvm probe's self-test says SKIP.
+	if [ $p = kvm ] && [ ! -e /dev/kvm ] && echo "$out" | grep -q "^SKIP kvm "; then
+		echo "NOTE: /dev/kvm missing: the kvm self-test skipped"
+		continue
+	fi
 	echo "$out" | grep -q "^PASS $p " || ns_fail "selftest has no PASS line for $p"
 done
 ! echo "$out" | grep -q '^FAIL' || ns_fail "selftest has FAIL lines"

@@ -6,7 +6,9 @@
 . "$(dirname "$0")/../lib.sh"
 N=1000
 PROG=$NS_BUILD/tests/progs/kvm_out
-[ -c /dev/kvm ] || ns_fail "/dev/kvm missing"
+# Only a missing /dev/kvm skips: one that exists but does not work is a failure.
+[ -e /dev/kvm ] || ns_skip "/dev/kvm missing: the kvm_out program needs KVM; the kvm probe's" \
+	"exit logic is covered by tests/unit/test_kvm_bpf.c"
 
 ns_start_daemon --probes=kvm --collect.interval=500ms
 mkfifo "$NS_TMP/ctl"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real QEMU live migration over 127.0.0.1 (inside a namespace of its own): KVM guests named
+# A real QEMU live migration over 127.0.0.1 (inside a namespace of its own): guests named
 # mvm with 128 MB of random RAM, `migrate` over QMP. The agent must show one session per side
 # for vm="mvm" (source found by QEMU's migration thread names, destination by the port of its
 # -incoming tcp:127.0.0.1:PORT argument, read when that QEMU starts listening), bytes within

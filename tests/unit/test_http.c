@@ -73,6 +73,8 @@ static void test_roles(void **state)
 	(void)state;
 	assert_int_equal(ns_thread_role("CPU 0/KVM"), NS_ROLE_VCPU);
 	assert_int_equal(ns_thread_role("CPU 12/KVM"), NS_ROLE_VCPU);
+	assert_int_equal(ns_thread_role("CPU 0/TCG"), NS_ROLE_VCPU); /* QEMU without KVM */
+	assert_int_equal(ns_thread_role("CPU 12/TCG"), NS_ROLE_VCPU);
 	assert_int_equal(ns_thread_role("live_migration"), NS_ROLE_MIGRATION);
 	assert_int_equal(ns_thread_role("mig/src/main"), NS_ROLE_MIGRATION);
 	assert_int_equal(ns_thread_role("multifdsend_1"), NS_ROLE_MIGRATION_SEND);
@@ -81,7 +83,8 @@ static void test_roles(void **state)
 	assert_int_equal(ns_thread_role("mig/dst/recv_3"), NS_ROLE_MIGRATION_RECV);
 	assert_int_equal(ns_thread_role("vhost-1234"), NS_ROLE_VHOST);
 	assert_int_equal(ns_thread_role("qemu-system-x86"), NS_ROLE_OTHER);
-	assert_int_equal(ns_thread_role("CPU 0/TCG"), NS_ROLE_OTHER);
+	assert_int_equal(ns_thread_role("CPU 0/TCX"), NS_ROLE_OTHER);
+	assert_int_equal(ns_thread_role("ALL CPUs/TCG"), NS_ROLE_OTHER);
 }
 
 static void test_cgroup_label(void **state)

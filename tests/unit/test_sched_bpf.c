@@ -5,7 +5,9 @@
  * real on this kernel, where the daemon itself would pick tp_btf. This thread moves into its own
  * cgroup v2 directory, shares its CPU with two busy children, and must find in the cgroup's key:
  * its voluntary/involuntary switches exactly as /proc counts them, and a run-queue wait sum
- * within 5% of its run_delay growth. Needs root; skipped otherwise.
+ * within 5% of its run_delay growth. Then, in both flavours, vCPU threads are told apart by
+ * name: processes whose thread is called "CPU <n>/KVM" or "CPU <n>/TCG" (QEMU with and without
+ * KVM) get run-queue waits in vcpu_stats, look-alike names do not. Needs root; skipped otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -85,7 +88,7 @@ static void write_str(const char *path, const char *s)
 
 /* What a failed assertion must not leave behind: spinning children, our cgroup, the links. */
 static struct {
-	pid_t hogs[2];
+	pid_t hogs[2], named[5];
 	char dir[256], home[600], pid[32];
 	struct sched_bpf *skel;
 	bool moved;
@@ -102,15 +105,28 @@ static void stop_hogs(void)
 	}
 }
 
+static void stop_named(void)
+{
+	for (size_t i = 0; i < sizeof(fx.named) / sizeof(fx.named[0]); i++) {
+		if (fx.named[i] > 0) {
+			kill(fx.named[i], SIGKILL);
+			waitpid(fx.named[i], NULL, 0);
+		}
+		fx.named[i] = 0;
+	}
+}
+
 static int teardown(void **state)
 {
 	(void)state;
 	if (fx.moved)
 		write_str(fx.home, fx.pid);
 	stop_hogs();
+	stop_named();
 	sched_bpf__destroy(fx.skel);
 	if (*fx.dir)
 		rmdir(fx.dir);
+	memset(&fx, 0, sizeof(fx));
 	return 0;
 }
 
@@ -180,11 +196,94 @@ static void test_raw_tp_flavour(void **state)
 	assert_true(sum.nivcsw >= b.invol - a.invol && sum.nivcsw <= b.invol - a.invol + 2);
 }
 
+/* Sum of the vCPU run-queue waits (ns) recorded for tgid; -1 when it has no key. */
+static long long vcpu_wait(struct sched_bpf *s, __u32 tgid)
+{
+	int ncpu = ns_nr_cpus();
+	struct ns_sched_vcpu_stat *v = calloc((size_t)ncpu, sizeof(*v));
+	long long sum = 0;
+
+	assert_non_null(v);
+	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.vcpu_stats), &tgid, v)) {
+		free(v);
+		return -1;
+	}
+	for (int c = 0; c < ncpu; c++)
+		sum += (long long)v[c].lat.sum;
+	free(v);
+	return sum;
+}
+
+/* One process per name, each one spinning thread so named, all sharing the last CPU for 0.4s. */
+static void check_vcpu_names(bool btf)
+{
+	static const char *const names[] = { "CPU 0/KVM", "CPU 1/TCG", "CPU 2/TCX", "CPU 3/TC",
+					     "ALL CPUs/TCG" };
+	static const bool vcpu[] = { true, true, false, false, false };
+	const size_t n = sizeof(names) / sizeof(names[0]);
+	pid_t pids[sizeof(names) / sizeof(names[0])];
+	struct sched_bpf *s;
+	cpu_set_t cpus;
+	int cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+
+	if (geteuid() != 0)
+		skip();
+	s = fx.skel = sched_bpf__open();
+	assert_non_null(s);
+	/* Each flavour as the probe sets it up: tp_btf reads the kernel's run_delay, raw_tp takes
+	 * timestamps. */
+	ns_drop_flavour(s->obj, btf ? "_raw" : "_btf");
+	bpf_map__set_autocreate(btf ? s->maps.enq_pid : s->maps.enq, false);
+	s->rodata->kernel_delay = btf;
+	assert_int_equal(sched_bpf__load(s), 0);
+	assert_int_equal(sched_bpf__attach(s), 0);
+
+	CPU_ZERO(&cpus);
+	CPU_SET(cpu, &cpus);
+	for (size_t i = 0; i < n; i++) {
+		pids[i] = fx.named[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (!pids[i]) {
+			if (prctl(PR_SET_NAME, names[i]) ||
+			    sched_setaffinity(0, sizeof(cpus), &cpus))
+				_exit(1);
+			for (;;)
+				;
+		}
+	}
+	usleep(400000);
+	stop_named();
+	for (size_t i = 0; i < n; i++) {
+		long long w = vcpu_wait(s, (__u32)pids[i]);
+
+		printf("%s: %-12s vCPU run-queue wait %.6fs%s\n", btf ? "tp_btf" : "raw_tp",
+		       names[i], w < 0 ? 0.0 : (double)w / 1e9, w < 0 ? " (no key)" : "");
+		if (vcpu[i])
+			assert_true(w > 0); /* waited behind the other four */
+		else
+			assert_true(w < 0);
+	}
+}
+
+static void test_vcpu_names_btf(void **state)
+{
+	(void)state;
+	check_vcpu_names(true);
+}
+
+static void test_vcpu_names_raw_tp(void **state)
+{
+	(void)state;
+	check_vcpu_names(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_raw_tp_flavour),
+		cmocka_unit_test_teardown(test_raw_tp_flavour, teardown),
+		cmocka_unit_test_teardown(test_vcpu_names_btf, teardown),
+		cmocka_unit_test_teardown(test_vcpu_names_raw_tp, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
