@@ -365,13 +365,13 @@ static __always_inline void sample_segment(const struct sk_buff *skb, struct tcp
 	__u32 seq, end, ack, una = tp->snd_una, rnxt = tp->rcv_nxt;
 	__u8 fl;
 
-	fl = BPF_CORE_READ(cb, tcp_flags);
+	fl = cb->tcp_flags;
 	if (!(fl & (TH_SYN | TH_RST))) {
-		ack = BPF_CORE_READ(cb, ack_seq);
+		ack = cb->ack_seq;
 		if ((fl & TH_ACK) && seq_after(ack, una) && !seq_after(ack, tp->snd_nxt))
 			sent += ack - una;
-		seq = BPF_CORE_READ(cb, seq);
-		end = BPF_CORE_READ(cb, end_seq) - (fl & TH_FIN);
+		seq = cb->seq;
+		end = cb->end_seq - (fl & TH_FIN);
 		if (!seq_after(seq, rnxt) && seq_after(end, rnxt))
 			rcvd += end - rnxt;
 	}
