@@ -332,13 +332,6 @@ int BPF_PROG(destroy_btf, struct sock *sk)
 	return 0;
 }
 
-/*
- * Set by userspace when the kernel refuses iterator programs (seen on a 6.18 PVM guest kernel,
- * where tracing programs other than tp_btf get EPERM): byte counts then move at every segment
- * received instead of once per collection by flush_iter.
- */
-const volatile bool bytes_per_segment = false;
-
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_RST 0x04

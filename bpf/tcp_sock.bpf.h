@@ -15,6 +15,12 @@
 #define STATE_PROBE -1 /* read_bytes() from tcp_probe */
 
 const volatile bool per_netns = false;
+/*
+ * Set by userspace when the kernel refuses iterator programs (seen on a 6.18 PVM guest kernel,
+ * where tracing programs other than tp_btf get EPERM): byte counts then move at every segment
+ * received (tcp.bpf.c sample_segment()) instead of once per collection by flush_iter.
+ */
+const volatile bool bytes_per_segment = false;
 
 enum {
 	I_ACTIVE = NS_TCP_F_ACTIVE,

@@ -39,7 +39,8 @@ tcp_wait_port $NSB $PORT2
 # with them tests both ways: the other tcp tests use the default.
 NOVASCOPE_TCP_BYTES=segment ns_start_daemon --probes=tcp --collect.interval=500ms \
 	--config.file="$NS_TMP/cfg.yml"
-grep -q 'owner hooks stay attached" reason="' "$NS_LOG" || ns_fail "bytes not per segment"
+grep -q 'byte counts move per segment received; .*" reason="' "$NS_LOG" ||
+	ns_fail "bytes not per segment"
 mkdir "$CG2" # after start-up: resolved by the next housekeeping pass (every 5 s)
 ns_on_exit "rmdir $CG2"
 

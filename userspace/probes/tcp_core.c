@@ -248,32 +248,35 @@ static void housekeeping(void)
 	ns_mig_incoming_gc(bpf_map__fd(core.skel->maps.incoming_ports));
 }
 
-/*
- * Without iterators (bytes_per_segment), nothing can count the waiting sockets exactly nor
- * finalize the unhooked ones, so the owner hooks stay attached.
- */
 static bool owner_hooks_always(const struct ns_config *cfg)
 {
 	const char *why;
 
-	if (bytes_per_segment(&why)) {
+	if (bytes_per_segment(&why))
 		ns_log(NS_LOG_INFO,
-		       "tcp: byte counts move per segment received and the owner hooks stay "
-		       "attached",
+		       "tcp: byte counts move per segment received; waiting sockets counted by "
+		       "their events only",
 		       "reason", why, NULL);
-		return true;
-	}
 	return cfg->tcp_owner_hooks && !strcmp(cfg->tcp_owner_hooks, "always");
 }
 
-/* One pass of the iterator: byte counts up to date, and the sockets waiting for an owner. */
+/*
+ * The sockets waiting for an owner: one pass of the iterator, which also brings every open
+ * socket's byte counts up to date. Without iterators, the kernel's running count (nawait),
+ * which a socket freed without any close event leaves too high: the owner hooks then stay
+ * attached for good, as with --tcp.owner-hooks=always, and its unhooked sockets get their
+ * class at their next send or receive, or their close, not from the rules after 100 ms.
+ */
 __u64 ns_tcp_core_count_awaiting(void)
 {
 	char buf[64];
+	__s64 n;
 	int fd;
 
-	if (!core.flush)
-		return 0;
+	if (!core.flush) {
+		n = __atomic_load_n(&core.skel->bss->nawait, __ATOMIC_SEQ_CST);
+		return n > 0 ? (__u64)n : 0;
+	}
 	core.skel->bss->awaiting_seen = 0;
 	fd = bpf_iter_create(bpf_link__fd(core.flush));
 	if (fd < 0)
@@ -296,9 +299,7 @@ void ns_tcp_core_flush(uint64_t gen)
 		return;
 	core.flushed_gen = gen;
 	housekeeping();
-	if (!core.flush)
-		return; /* bytes_per_segment */
-	core.skel->bss->finalize_unhooked = ns_tcp_owner_settled();
+	core.skel->bss->finalize_unhooked = core.flush && ns_tcp_owner_settled();
 	ns_tcp_owner_after_flush(ns_tcp_core_count_awaiting());
 	core.skel->bss->finalize_unhooked = 0;
 }
