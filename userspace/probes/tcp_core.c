@@ -248,18 +248,6 @@ static void housekeeping(void)
 	ns_mig_incoming_gc(bpf_map__fd(core.skel->maps.incoming_ports));
 }
 
-static bool owner_hooks_always(const struct ns_config *cfg)
-{
-	const char *why;
-
-	if (bytes_per_segment(&why))
-		ns_log(NS_LOG_INFO,
-		       "tcp: byte counts move per segment received; waiting sockets counted by "
-		       "their events only",
-		       "reason", why, NULL);
-	return cfg->tcp_owner_hooks && !strcmp(cfg->tcp_owner_hooks, "always");
-}
-
 /*
  * The sockets waiting for an owner: one pass of the iterator, which also brings every open
  * socket's byte counts up to date. Without iterators, the kernel's running count (nawait),
@@ -330,6 +318,11 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 	bpf_map__set_max_entries(skel->maps.cfg, cfg_fingerprint(core.classes, core.per_netns));
 	pick_programs(skel);
 	skel->rodata->bytes_per_segment = bytes_per_segment(&why);
+	if (skel->rodata->bytes_per_segment)
+		ns_log(NS_LOG_INFO,
+		       "tcp: byte counts move per segment received; waiting sockets counted by "
+		       "their events only",
+		       "reason", why, NULL);
 	bpf_program__set_autoload(skel->progs.flush_iter, !skel->rodata->bytes_per_segment);
 	ns_tcp_owner_prepare(skel);
 	err = ns_probe_pin_maps(core.owner, skel->obj, cfg->pin_path, pinned_maps);
@@ -356,7 +349,8 @@ int ns_tcp_core_start(struct ns_probe *p, const struct ns_config *cfg)
 		if (err)
 			return err;
 	}
-	err = ns_tcp_owner_start(skel, owner_hooks_always(cfg));
+	err = ns_tcp_owner_start(skel,
+				 cfg->tcp_owner_hooks && !strcmp(cfg->tcp_owner_hooks, "always"));
 	if (err)
 		ns_probe_set_reason(p, "attach the send/receive hooks: %s", strerror(-err));
 	return err;
