@@ -8,6 +8,10 @@
  * local storage of its own (task and socket storage do not apply), and a preallocated map
  * never allocates in the completion path, which often runs in hard or soft IRQ context.
  *
+ * The per-device stats are per-CPU and each field has one writer: the issue program the queue
+ * histogram, the complete program the rest. So they take plain increments (ns_hist_add() says
+ * why that is safe on a tracepoint); the shared counters stay atomic.
+ *
  * Hooks: block_rq_insert, block_rq_issue, block_rq_complete, block_rq_requeue and
  * block_rq_merge, tp_btf preferred, raw_tp fallback. Both flavours see the TP_PROTO arguments,
  * so the classic tracepoint's struct rename (trace_event_raw_block_rq_complete became
@@ -132,12 +136,8 @@ static __always_inline struct ns_block_stat *stat_of(struct request *rq, bool bt
 /* Slot of bytes-1 (so 4096 lands under le=4096), sum of the real sizes. */
 static __always_inline void record_size(struct ns_hist *h, __u32 bytes)
 {
-	__u32 slot = ns_log2(NS_BLOCK_SIZE_SLOT_VALUE(bytes));
-
-	if (slot >= NS_HIST_SLOTS)
-		slot = NS_HIST_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->sum, bytes);
+	h->slots[ns_hist_slot(NS_BLOCK_SIZE_SLOT_VALUE(bytes))]++;
+	h->sum += bytes;
 }
 
 /* The task queueing or issuing the request, for slow-I/O events (only when they are on). */
@@ -200,7 +200,7 @@ static __always_inline int on_issue(struct request *rq, bool btf)
 	if (s && s->queued && !s->issued) {
 		st = stat_of(rq, btf);
 		if (st)
-			ns_hist_record(&st->queue, now - s->queued);
+			ns_hist_add(&st->queue, now - s->queued);
 		s->issued = now;
 		s->bytes = n.bytes;
 		s->flags = 0;
@@ -261,7 +261,7 @@ static __always_inline void on_unissued_end(struct request *rq, struct ns_block_
 	}
 	start = RD(btf, rq, start_time_ns);
 	now = bpf_ktime_get_ns();
-	ns_hist_record(&st->device, start && start <= now ? now - start : 0);
+	ns_hist_add(&st->device, start && start <= now ? now - start : 0);
 	record_size(&st->size, len);
 }
 
@@ -273,9 +273,9 @@ static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr
 	__u32 len;
 
 	if (st) {
-		__sync_fetch_and_add(&st->bytes, nr_bytes);
+		st->bytes += nr_bytes;
 		if (error)
-			__sync_fetch_and_add(&st->errors, 1);
+			st->errors++;
 	}
 	/*
 	 * blk_update_request() fires this before it consumes nr_bytes, and drivers may complete
@@ -293,7 +293,7 @@ static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr
 	}
 	delta = bpf_ktime_get_ns() - s->issued;
 	if (st) {
-		ns_hist_record(&st->device, delta);
+		ns_hist_add(&st->device, delta);
 		record_size(&st->size, s->bytes);
 	}
 	if (slow_ns && delta >= slow_ns)

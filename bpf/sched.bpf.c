@@ -217,17 +217,6 @@ static __always_inline struct ns_sched_vcpu_stat *vcpu_stat(__u32 tgid)
 	return bpf_map_lookup_elem(&vcpu_stats, &tgid);
 }
 
-/* ns_hist_record() without atomics: see the note on interrupts at the top. */
-static __always_inline void hist_add(struct ns_hist *h, __u64 v)
-{
-	__u32 slot = ns_log2(v);
-
-	if (slot >= NS_HIST_SLOTS)
-		slot = NS_HIST_SLOTS - 1;
-	h->slots[slot]++;
-	h->sum += v;
-}
-
 static __always_inline int on_wakeup(struct task_struct *p, const bool btf)
 {
 	enqueue(p, bpf_ktime_get_ns(), btf);
@@ -257,11 +246,11 @@ static __always_inline void record_wait(struct ns_sched_cg_stat *s, struct task_
 	struct ns_sched_vcpu_stat *vs;
 
 	if (s)
-		hist_add(&s->lat, wait);
+		ns_hist_add(&s->lat, wait);
 	if (task_is_vcpu(t, btf)) {
 		vs = vcpu_stat(task_tgid(t, btf));
 		if (vs)
-			hist_add(&vs->lat, wait);
+			ns_hist_add(&vs->lat, wait);
 	}
 }
 

@@ -396,8 +396,9 @@ int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 	if (!tp)
 		return 0;
 	srtt = tp->srtt_us >> 3;
+	/* Only this program writes srtt: plain increments (ns_hist_add()). Bytes have several. */
 	if (srtt)
-		ns_hist_record(&st->srtt, (__u64)srtt * 1000);
+		ns_hist_add(&st->srtt, (__u64)srtt * 1000);
 	if (bytes_per_segment && !(si->flags & I_CLOSED))
 		sample_segment(skb, tp, si, st);
 	return 0;
