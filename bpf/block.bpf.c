@@ -23,6 +23,7 @@
 #include <bpf/bpf_tracing.h>
 #include "novascope/block.h"
 #include "hist.bpf.h"
+#include "task_cgroup.bpf.h"
 
 #define EEXIST 17
 
@@ -147,13 +148,14 @@ static __always_inline void set_owner(struct start *s, bool btf)
 
 	if (!slow_ns)
 		return;
-	s->cgroup = bpf_get_current_cgroup_id();
 	if (btf) {
-		/* Plain loads from the current task: cheaper than two more helper calls. */
+		/* Plain loads from the current task: cheaper than three more helper calls. */
 		t = bpf_get_current_task_btf();
+		s->cgroup = ns_task_cgroup(t, true);
 		s->pid = t->tgid;
 		__builtin_memcpy(s->comm, t->comm, sizeof(s->comm));
 	} else {
+		s->cgroup = bpf_get_current_cgroup_id();
 		s->pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(s->comm, sizeof(s->comm));
 	}

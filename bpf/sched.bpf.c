@@ -30,6 +30,7 @@
 #include <bpf/bpf_tracing.h>
 #include "novascope/sched.h"
 #include "hist.bpf.h"
+#include "task_cgroup.bpf.h"
 
 #define TASK_RUNNING 0
 /* "CPU " as a little-endian u32: the start of a QEMU vCPU thread name ("CPU 0/KVM"). */
@@ -42,15 +43,6 @@ struct task_struct___x {
 
 struct task_struct___o {
 	volatile long state;
-} __attribute__((preserve_access_index));
-
-/* Before 5.5 kernfs_node::id was a union kernfs_node_id whose 64-bit view is .id. */
-union kernfs_node_id___o {
-	__u64 id;
-} __attribute__((preserve_access_index));
-
-struct kernfs_node___o {
-	union kernfs_node_id___o id;
 } __attribute__((preserve_access_index));
 
 /* Set before load: take run-queue waits from the kernel's sched_info (see above). */
@@ -114,17 +106,6 @@ static __always_inline long task_state(struct task_struct *t, const bool btf)
 	if (bpf_core_field_exists(x->__state))
 		return btf ? x->__state : BPF_CORE_READ(x, __state);
 	return BPF_CORE_READ((struct task_struct___o *)t, state);
-}
-
-/* The task's cgroup v2 id: what bpf_get_current_cgroup_id() returns for a running task. */
-static __always_inline __u64 task_cgroup(struct task_struct *t, const bool btf)
-{
-	struct kernfs_node *kn;
-
-	kn = btf ? t->cgroups->dfl_cgrp->kn : BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
-	if (bpf_core_type_exists(union kernfs_node_id___o))
-		return BPF_CORE_READ((struct kernfs_node___o *)kn, id.id);
-	return btf ? kn->id : BPF_CORE_READ(kn, id);
 }
 
 /*
@@ -229,7 +210,7 @@ count_switch(struct task_struct *prev, bool runnable, __u64 *cg, const bool btf)
 {
 	struct ns_sched_cg_stat *s;
 
-	*cg = task_cgroup(prev, btf);
+	*cg = ns_task_cgroup(prev, btf);
 	s = cg_stat(*cg);
 	if (s) {
 		if (runnable)
@@ -308,7 +289,7 @@ static __always_inline int switch_timestamps(bool preempt, struct task_struct *p
 	ts = dequeue(next, btf);
 	if (!ts || ts > now)
 		return 0;
-	ncg = task_cgroup(next, btf);
+	ncg = ns_task_cgroup(next, btf);
 	/* Switches within one workload are common: reuse the lookup. */
 	ns = ps && ncg == pcg ? ps : cg_stat(ncg);
 	record_wait(ns, next, now - ts, btf);
@@ -325,7 +306,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 
 static __always_inline int on_migrate(struct task_struct *p, const bool btf)
 {
-	struct ns_sched_cg_stat *s = cg_stat(task_cgroup(p, btf));
+	struct ns_sched_cg_stat *s = cg_stat(ns_task_cgroup(p, btf));
 
 	if (s)
 		s->migrations++;
