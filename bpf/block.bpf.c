@@ -4,9 +4,13 @@
  * completion), per whole-disk device and REQ_OP, with request sizes, completed bytes and
  * errors. Requests slower than slow_ns on the device go to the ring buffer with their owner.
  *
- * Start times live in a preallocated hash keyed by the request pointer: a request has no
- * local storage of its own (task and socket storage do not apply), and a preallocated map
- * never allocates in the completion path, which often runs in hard or soft IRQ context.
+ * Start times live in an LRU hash keyed by the request pointer: a request has no local storage
+ * of its own (task and socket storage do not apply), and the map is preallocated, so nothing
+ * allocates in the completion path, which often runs in hard or soft IRQ context. The block
+ * layer reuses its requests (one per tag, allocated with the tag set), so an entry stays when
+ * its request ends, reset to idle, and the next life of that request finds it: one lookup at
+ * issue and one at completion instead of an insert and a delete per I/O. Entries of requests
+ * that went away with their device (or a tag set resized) age out of the LRU.
  *
  * The per-device stats are per-CPU and each field has one writer: the issue program the queue
  * histogram, the complete program the rest. So they take plain increments (ns_hist_add() says
@@ -24,8 +28,6 @@
 #include "novascope/block.h"
 #include "hist.bpf.h"
 #include "task_cgroup.bpf.h"
-
-#define EEXIST 17
 
 /* Set before load. */
 /* 5.11 (a54895fa) dropped the request_queue argument of block_rq_{insert,issue,requeue,merge}:
@@ -48,7 +50,7 @@ struct start {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NS_BLOCK_MAX_INFLIGHT);
 	__type(key, __u64);
 	__type(value, struct start);
@@ -161,22 +163,47 @@ static __always_inline void set_owner(struct start *s, bool btf)
 	}
 }
 
+/* The request's entry, created idle on its first life. */
+static __always_inline struct start *start_of(__u64 *key)
+{
+	static const struct start idle;
+	struct start *s = bpf_map_lookup_elem(&starts, key);
+
+	if (s)
+		return s;
+	/* If another CPU created it meanwhile, that is as good. */
+	bpf_map_update_elem(&starts, key, &idle, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&starts, key);
+	if (!s)
+		count(NS_BLOCK_CNT_INFLIGHT_FULL);
+	return s;
+}
+
+/* The request ended (or was merged away): idle until its next life. */
+static __always_inline void set_idle(struct start *s)
+{
+	s->queued = 0;
+	s->issued = 0;
+	s->flags = 0;
+}
+
 static __always_inline int on_insert(struct request *rq, bool btf)
 {
 	__u64 key = (__u64)rq;
-	struct start *s = bpf_map_lookup_elem(&starts, &key);
-	struct start n = {};
+	struct start *s = start_of(&key);
 
-	if (s && (s->flags & START_REQUEUED)) {
+	if (!s)
+		return 0;
+	if (s->flags & START_REQUEUED) {
 		/* Back from a requeue: its queue time runs from the requeue. */
 		s->flags &= ~START_REQUEUED;
 		return 0;
 	}
-	/* Anything else found is a stale entry of an earlier life of this request. */
-	n.queued = bpf_ktime_get_ns();
-	set_owner(&n, btf);
-	if (bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
-		count(NS_BLOCK_CNT_INFLIGHT_FULL);
+	/* Whatever else is there belongs to an earlier life of this request. */
+	s->queued = bpf_ktime_get_ns();
+	s->issued = 0;
+	s->flags = 0;
+	set_owner(s, btf);
 	return 0;
 }
 
@@ -184,35 +211,24 @@ static __always_inline int on_issue(struct request *rq, bool btf)
 {
 	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
 	struct ns_block_stat *st;
-	struct start n = {};
-	struct start *s;
-	long err;
+	struct start *s = start_of(&key);
 
-	/* Most requests bypass the scheduler (no insert): try the insert of a fresh entry first,
-	 * one map operation instead of a lookup that misses plus an update. */
-	n.issued = now;
-	n.bytes = RD(btf, rq, __data_len);
-	set_owner(&n, btf);
-	err = bpf_map_update_elem(&starts, &key, &n, BPF_NOEXIST);
-	if (!err)
+	if (!s)
 		return 0;
-	if (err != -EEXIST)
-		goto full;
-	s = bpf_map_lookup_elem(&starts, &key);
-	if (s && s->queued && !s->issued) {
+	if (s->queued && !s->issued) {
+		/* Inserted (or requeued) in this life: its queue time ends, its owner was taken. */
 		st = stat_of(rq, btf);
 		if (st)
 			ns_hist_add(&st->queue, now - s->queued);
-		s->issued = now;
-		s->bytes = n.bytes;
-		s->flags = 0;
-		return 0;
+	} else {
+		/* Bypassed the scheduler, as most requests do; or a stale earlier life (device time
+		 * only). */
+		s->queued = 0;
+		set_owner(s, btf);
 	}
-	/* A stale entry of an earlier life of this request: device time only. */
-	if (!bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
-		return 0;
-full:
-	count(NS_BLOCK_CNT_INFLIGHT_FULL);
+	s->issued = now;
+	s->bytes = RD(btf, rq, __data_len);
+	s->flags = 0;
 	return 0;
 }
 
@@ -289,7 +305,7 @@ static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr
 	s = bpf_map_lookup_elem(&starts, &key);
 	if (!s || !s->issued) {
 		if (s)
-			bpf_map_delete_elem(&starts, &key);
+			set_idle(s);
 		on_unissued_end(rq, st, len, btf);
 		return 0;
 	}
@@ -300,29 +316,25 @@ static __always_inline int on_complete(struct request *rq, __u32 error, __u32 nr
 	}
 	if (slow_ns && delta >= slow_ns)
 		emit_slow(rq, s, delta, error, btf);
-	bpf_map_delete_elem(&starts, &key);
+	set_idle(s);
 	return 0;
 }
 
 static __always_inline int on_requeue(struct request *rq, bool btf)
 {
 	__u64 key = (__u64)rq;
-	struct start *s = bpf_map_lookup_elem(&starts, &key);
-	struct start n = {};
+	struct start *s = start_of(&key);
 
-	if (s) {
-		/* Device time so far is lost; a new queue period starts unless still queued. */
-		if (s->issued || !s->queued)
-			s->queued = bpf_ktime_get_ns();
-		s->issued = 0;
-		s->flags |= START_REQUEUED;
+	if (!s)
 		return 0;
+	/* Device time so far is lost; a new queue period starts unless still queued. */
+	if (s->issued || !s->queued) {
+		if (!s->issued)
+			set_owner(s, btf); /* first seen here: issued before we attached */
+		s->queued = bpf_ktime_get_ns();
 	}
-	n.queued = bpf_ktime_get_ns();
-	n.flags = START_REQUEUED;
-	set_owner(&n, btf);
-	if (bpf_map_update_elem(&starts, &key, &n, BPF_ANY))
-		count(NS_BLOCK_CNT_INFLIGHT_FULL);
+	s->issued = 0;
+	s->flags |= START_REQUEUED;
 	return 0;
 }
 
@@ -330,8 +342,10 @@ static __always_inline int on_requeue(struct request *rq, bool btf)
 static __always_inline int on_merge(struct request *rq, bool btf)
 {
 	__u64 key = (__u64)rq;
+	struct start *s = bpf_map_lookup_elem(&starts, &key);
 
-	bpf_map_delete_elem(&starts, &key);
+	if (s)
+		set_idle(s);
 	return 0;
 }
 

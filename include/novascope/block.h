@@ -6,9 +6,10 @@
 #include "novascope/hist.h"
 
 /*
- * In-flight requests tracked at once (start-time map entries, preallocated). NVMe allows up
- * to 64K tags per queue, but a node rarely has more than a few thousand requests in flight;
- * requests that find the map full are counted (NS_BLOCK_CNT_INFLIGHT_FULL), not measured.
+ * Requests tracked at once (start-time LRU map entries, preallocated; an entry stays with its
+ * request across I/Os). NVMe allows up to 64K tags per queue, but a node rarely uses more than
+ * a few thousand requests; the least recently used entries make room for new ones, and a
+ * request whose entry went while it was in flight ends as NS_BLOCK_CNT_ISSUE_UNSEEN.
  */
 #define NS_BLOCK_MAX_INFLIGHT 32768
 /* (device, operation) pairs with statistics; beyond that NS_BLOCK_CNT_STATS_FULL counts. */
