@@ -371,9 +371,16 @@ static __always_inline void sample_segment(const struct sk_buff *skb, struct tcp
 	account_bytes(si, st, sent, rcvd);
 }
 
-/* Every segment received in ESTABLISHED (tcp_rcv_established): RTT (and bytes, see above). */
-SEC("tp_btf/tcp_probe")
-int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
+/* 6.2+: a typed view the verifier inlines, in place of a bpf_skc_to_tcp_sock() helper call.
+ * Weak: on older kernels the program using it is not loaded (userspace picks the flavour). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/*
+ * Every segment received in ESTABLISHED (tcp_rcv_established): RTT (and bytes, see above).
+ * That function only sees full TCP sockets, so `cast` may view sk as a tcp_sock without the
+ * helper's checks; the loads through that view cannot fault (PROBE_MEM).
+ */
+static __always_inline int on_probe(struct sock *sk, const struct sk_buff *skb, const bool cast)
 {
 	struct sk_info *si = bpf_sk_storage_get(&sk_infos, sk, 0, 0);
 	struct ns_tcp_stat *st;
@@ -392,7 +399,10 @@ int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 	st = stat_of(si->slot);
 	if (!st)
 		return 0;
-	tp = bpf_skc_to_tcp_sock(sk);
+	if (cast)
+		tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+	else
+		tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return 0;
 	srtt = tp->srtt_us >> 3;
@@ -402,6 +412,18 @@ int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
 	if (bytes_per_segment && !(si->flags & I_CLOSED))
 		sample_segment(skb, tp, si, st);
 	return 0;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(probe_btf, struct sock *sk, const struct sk_buff *skb)
+{
+	return on_probe(sk, skb, false);
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(probe_cast_btf, struct sock *sk, const struct sk_buff *skb)
+{
+	return on_probe(sk, skb, true);
 }
 
 /*

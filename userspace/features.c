@@ -95,6 +95,7 @@ static void probe_btf_progs(struct btf *btf)
 	if (err)
 		snprintf(feats.fentry_why, sizeof(feats.fentry_why), "fentry test program: %s",
 			 strerror(-err));
+	feats.rdonly_cast = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
 	id = btf__find_by_name_kind(btf, "bpf_iter_bpf_sk_storage_map", BTF_KIND_FUNC);
 	err = id > 0 ? probe_tracing(BPF_TRACE_ITER, (__u32)id) : -ENOENT;
 	feats.sk_storage_iter = !err;

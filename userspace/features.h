@@ -19,6 +19,7 @@ struct ns_features {
 	bool ringbuf; /* BPF_MAP_TYPE_RINGBUF (5.8+) */
 	bool tracefs; /* tracefs mounted (classic tracepoint ids) */
 	bool sk_storage_iter; /* iter/bpf_sk_storage_map programs (5.9+, and allowed here) */
+	bool rdonly_cast; /* the bpf_rdonly_cast kfunc (6.2+): typed reads without a helper call */
 	char btf_why[96], tp_btf_why[96], fentry_why[96], kprobes_why[96];
 	char sk_storage_iter_why[96];
 };

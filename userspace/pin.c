@@ -202,11 +202,11 @@ int ns_probe_attach(struct ns_probe *p, struct bpf_object *obj)
 	bpf_object__for_each_program(prog, obj)
 	{
 		/* Iterators are not attached to an event: their probe runs them itself. */
-		if (!bpf_program__autoload(prog) ||
-		    bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
+		if (bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
 			continue;
-		/* The probe attaches these itself, unpinned: drop an older version's pin. */
-		if (!bpf_program__autoattach(prog)) {
+		/* Not loaded (another flavour of the same hook was picked), or attached by the probe
+		 * itself, unpinned: a pin an earlier agent left for it would count twice. */
+		if (!bpf_program__autoload(prog) || !bpf_program__autoattach(prog)) {
 			drop_pinned_link(p, prog);
 			continue;
 		}

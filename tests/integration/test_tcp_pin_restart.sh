@@ -30,9 +30,16 @@ ns_stop_daemon $NS_PID
 echo 200000 >&9
 ip netns exec $NSA "$XFER" send $IPB $PORT 1 50000 >/dev/null 9>&-
 sleep 0.3
-ns_start_daemon $flags 9>&-
+# The restarted agent reads tcp_sock through the helper instead of bpf_rdonly_cast (the
+# flavour kernels before 6.2 load): counts carry over, and the first flavour's pinned link goes.
+NOVASCOPE_TCP_CAST=0 ns_start_daemon $flags 9>&-
 ns_wait_collect 0.8
 grep -q 'adopted pinned state' "$NS_LOG" || ns_fail "pins not adopted"
+expect_eq "pinned tcp_probe links of the cast flavour" 0 \
+	"$(find "$PIN" -name link_probe_cast_btf | wc -l)"
+expect_eq "pinned tcp_probe links of the helper flavour" 1 "$(find "$PIN" -name link_probe_btf | wc -l)"
+expect_eq "cast-flavour programs loaded" 0 \
+	"$(bpftool prog show | awk '/ name probe_cast_btf /{n++} END{print n+0}')"
 expect_eq "active after restart (the same connection)" 1 "$(m novascope_tcp_connections_active)"
 expect_eq "bytes after restart" 350000 "$(m novascope_tcp_bytes_total 'direction="sent"')"
 # The long-lived client connected before the first agent started (it was first seen at its

@@ -81,6 +81,15 @@ static bool bytes_per_segment(const char **why)
 	return !f->sk_storage_iter || (force && !strcmp(force, "segment"));
 }
 
+/* tcp_probe reads the tcp_sock through bpf_rdonly_cast where the kernel has it (6.2+), unless
+ * NOVASCOPE_TCP_CAST=0 asks for the helper (how tests cover the older kernels' flavour). */
+static bool use_cast(void)
+{
+	const char *env = getenv("NOVASCOPE_TCP_CAST");
+
+	return ns_features_get()->rdonly_cast && !(env && !strcmp(env, "0"));
+}
+
 bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 {
 	static const char *const need[] = {"inet_sock_set_state", "tcp_probe",
@@ -101,8 +110,9 @@ bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 			ns_probe_set_reason(p, "kernel has no tracepoint %s", need[i]);
 			return false;
 		}
-	ns_probe_set_hook(p, "tp_btf, send: %s%s", send,
-			  bytes_per_segment(&why) ? ", bytes/seg" : "");
+	ns_probe_set_hook(p, "tp_btf, send: %s%s%s", send,
+			  bytes_per_segment(&why) ? ", bytes/seg" : "",
+			  use_cast() ? "" : ", skc helper");
 	return true;
 }
 
@@ -110,6 +120,7 @@ bool ns_tcp_core_check(struct ns_probe *p, const struct ns_features *f)
 static void pick_programs(struct tcp_bpf *skel)
 {
 	const char *send = send_hook() ?: "";
+	bool cast = use_cast();
 
 	/* tcp_retransmit_skb gained `err` (and started firing for failures) in 6.17. */
 	if (ns_btf_tracepoint_nargs("tcp_retransmit_skb") >= 3)
@@ -128,6 +139,8 @@ static void pick_programs(struct tcp_bpf *skel)
 				  ns_btf_tracepoint_exists("tcp_receive_reset"));
 	bpf_program__set_autoload(skel->progs.destroy_btf,
 				  ns_btf_tracepoint_exists("tcp_destroy_sock"));
+	bpf_program__set_autoload(skel->progs.probe_btf, !cast);
+	bpf_program__set_autoload(skel->progs.probe_cast_btf, cast);
 }
 
 static void configure(struct tcp_bpf *skel, const struct ns_tcp_classes *cl, bool per_netns)
