@@ -200,9 +200,8 @@ static __always_inline int on_insert(struct request *rq, bool btf)
 		return 0;
 	}
 	/* Whatever else is there belongs to an earlier life of this request. */
+	set_idle(s);
 	s->queued = bpf_ktime_get_ns();
-	s->issued = 0;
-	s->flags = 0;
 	set_owner(s, btf);
 	return 0;
 }
