@@ -76,8 +76,11 @@ static __always_inline void finalize(const struct sock *sk, struct sk_info *si)
 	}
 	if ((si->flags & (I_ESTAB | I_OPEN)) == I_ESTAB) {
 		add(&st->opened, 1);
-		si->flags |= I_OPEN;
 		sample_bytes(sk, si, sk->__sk_common.skc_state, st);
+		/* Only after the sample: tcp_probe takes bytes with plain stores once it sees
+		 * I_OPEN (account_segment()), and an owner hook (sock_send_length) may run this
+		 * without holding the socket. */
+		si->flags |= I_OPEN;
 	}
 }
 
@@ -368,7 +371,7 @@ static __always_inline void sample_segment(const struct sk_buff *skb, struct tcp
 		if (!seq_after(seq, rnxt) && seq_after(end, rnxt))
 			rcvd += end - rnxt;
 	}
-	account_bytes(si, st, sent, rcvd);
+	account_segment(si, st, sent, rcvd);
 }
 
 /* 6.2+: a typed view the verifier inlines, in place of a bpf_skc_to_tcp_sock() helper call.

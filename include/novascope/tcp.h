@@ -39,6 +39,10 @@ struct ns_tcp_stat {
 	__u64 resets_received;
 	__u64 opened; /* became established (or first seen established) */
 	__u64 closed; /* of those, closed */
+	/* Byte growth seen by tcp_probe when bytes move per segment: that program alone writes
+	 * these, with plain adds; userspace adds them to the two above. */
+	__u64 seg_bytes_sent;
+	__u64 seg_bytes_received;
 };
 
 /* Shared (not per-CPU), per slot: once-per-connection histograms, atomically updated. */

@@ -213,8 +213,8 @@ static int read_slot(__u32 slot, struct totals *t)
 		return -errno;
 	for (int c = 0; c < ncpu; c++) {
 		hist_add(&t->s.srtt, &v[c].srtt);
-		t->s.bytes_sent += v[c].bytes_sent;
-		t->s.bytes_received += v[c].bytes_received;
+		t->s.bytes_sent += v[c].bytes_sent + v[c].seg_bytes_sent;
+		t->s.bytes_received += v[c].bytes_received + v[c].seg_bytes_received;
 		t->s.retrans_segs += v[c].retrans_segs;
 		t->s.resets_sent += v[c].resets_sent;
 		t->s.resets_received += v[c].resets_received;
