@@ -4,7 +4,9 @@
 #   (scripts/bench/empty_sched.bpf.c, held by tests/progs/bpf_hold: the cost of running any BPF
 #   program there), (c) novascope's sched probe (--probes=sched; default accounting, and (c')
 #   with --sched.accounting=timestamps), (d) libbpf-tools `runqlat` (Debian libbpf-tools; tp_btf
-#   sched_wakeup/_new/sched_switch).
+#   sched_wakeup/_new/sched_switch), and (e) a floor: the least an exact per-cgroup wait histogram
+#   does at sched_switch (scripts/bench/sched_floor.bpf.c: task storage, run_delay, the cgroup's
+#   hash entry, the histogram), held by bpf_hold.
 # Workload: `perf bench sched pipe` pinned to CPU 0, so that every round trip is exactly two
 # task-to-task switches and two wakeups. Prints CPU us per round trip, the overhead per switch
 # (with its wakeup) over (a), and novascope's overhead as a ratio of runqlat's.
@@ -44,6 +46,7 @@ run_variant() { # name -> prints CPU us/op
 	case $1 in
 	none) bench ;;
 	empty) build/tests/progs/bpf_hold build/bench/empty_sched.bpf.o >/dev/null & pids+=($!); sleep 0.5; bench; cleanup ;;
+	floor) build/tests/progs/bpf_hold build/bench/sched_floor.bpf.o >/dev/null & pids+=($!); sleep 0.5; bench; cleanup ;;
 	novascope | novascope_ts)
 		acc=auto
 		[ "$1" = novascope ] || acc=timestamps
@@ -55,7 +58,7 @@ run_variant() { # name -> prints CPU us/op
 }
 
 declare -A res
-variants=(none empty novascope novascope_ts runqlat)
+variants=(none empty novascope novascope_ts runqlat floor)
 for r in $(seq 1 "$ROUNDS"); do
 	for v in "${variants[@]}"; do res[$v]+="$(run_variant $v) "; done
 done
@@ -65,7 +68,7 @@ for v in "${variants[@]}"; do args+=("$(echo "${res[$v]}" | best)"); done
 python3 - "$ROUNDS" "$LOOPS" "${args[@]}" <<'PY'
 import sys
 rounds, loops = sys.argv[1], sys.argv[2]
-a, e, n, t, r = map(float, sys.argv[3:8])
+a, e, n, t, r, f = map(float, sys.argv[3:9])
 print(f"perf bench sched pipe pinned to CPU 0 (2 switches + 2 wakeups per round trip), CPU time, "
       f"best of {rounds} interleaved rounds x 3 runs x {loops} round trips\n")
 print("| variant | CPU us/round trip | overhead ns/switch |")
@@ -73,8 +76,10 @@ print("|---|---|---|")
 for name, v in [("(a) nothing attached", a), ("(b) empty tp_btf programs, same hooks", e),
                 ("(c) novascope sched probe (default: schedstat accounting)", n),
                 ("(c') novascope sched probe, --sched.accounting=timestamps", t),
-                ("(d) libbpf-tools runqlat", r)]:
+                ("(d) libbpf-tools runqlat", r),
+                ("(e) floor: task storage + run_delay + cgroup hash + histogram", f)]:
     print(f"| {name} | {v:.3f} | {(v - a) * 1000 / 2:.0f} |")
 print(f"\nnovascope overhead / runqlat overhead: {(n - a) / (r - a):.2f}x (target <= 0.6)")
 print(f"with --sched.accounting=timestamps: {(t - a) / (r - a):.2f}x")
+print(f"floor / runqlat overhead: {(f - a) / (r - a):.2f}x; novascope / floor: {(n - a) / max(f - a, 1e-9):.2f}x")
 PY

@@ -22,6 +22,10 @@
 # reach task:task_prctl_unknown, with nothing attached and with one empty tp_btf program there,
 # measures it per entry, so that the estimate "(entries x entry cost + novascope's own time) /
 # the workload's CPU time" has a small error, unlike the throughput columns.
+#
+# The same estimate for a floor (scripts/bench/tcp_floor.bpf.c, held during the cost pass): a
+# tcp_probe program that only finds the socket's class in socket storage and adds the smoothed
+# RTT to that class's histogram, the least a per-class RTT probe on this hook can do.
 # Usage: tcp-tax.sh [SECS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,16 +36,19 @@ HOLD=build/tests/progs/bpf_hold
 SB=build/tests/progs/syscall_bench
 EMPTY=build/bench/empty_tcp.bpf.o
 E1=build/bench/empty_prctl.bpf.o
-for f in $X $HOLD $SB $EMPTY $E1 bin/novascope; do
-	[ -e $f ] || { echo "missing $f: make all $X $HOLD $SB $EMPTY $E1" >&2; exit 1; }
+FLOOR=build/bench/tcp_floor.bpf.o
+for f in $X $HOLD $SB $EMPTY $E1 $FLOOR bin/novascope; do
+	[ -e $f ] || { echo "missing $f: make all $X $HOLD $SB $EMPTY $E1 $FLOOR" >&2; exit 1; }
 done
 NSA=nsbta$$ NSB=nsbtb$$
-pids=() daemon= holder=
+pids=() daemon= holder= floorh=
 stop_daemon() { [ -z "$daemon" ] || { kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=; }; }
 stop_holder() { [ -z "$holder" ] || { kill "$holder"; wait "$holder" 2>/dev/null || true; holder=; }; }
+stop_floor() { [ -z "$floorh" ] || { kill "$floorh"; wait "$floorh" 2>/dev/null || true; floorh=; }; }
 cleanup() {
 	stop_daemon
 	stop_holder
+	stop_floor
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
 	ip netns del $NSA 2>/dev/null || true
 	ip netns del $NSB 2>/dev/null || true
@@ -90,7 +97,7 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 done
 
 # Cost pass: novascope and the empty programs attached together, stats on.
-prog_stats() { # pid -> "run_ns runs" summed over the programs it holds
+prog_stats() { # pid [name] -> "run_ns runs" summed over the programs it holds (of that name)
 	local ids
 	ids=$(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un)
 	for id in $ids; do bpftool -j prog show id "$id"; echo; done | python3 -c '
@@ -98,18 +105,24 @@ import json, sys
 t = c = 0
 for line in sys.stdin:
     if line.strip():
-        p = json.loads(line); t += p.get("run_time_ns", 0); c += p.get("run_cnt", 0)
-print(t, c)'
+        p = json.loads(line)
+        if len(sys.argv) < 2 or p.get("name") == sys.argv[1]:
+            t += p.get("run_time_ns", 0); c += p.get("run_cnt", 0)
+print(t, c)' ${2:+"$2"}
 }
 # Twice: with the owner hooks attached on demand (the default), and always attached, which is
 # what a node that keeps opening connections gets. Each workload's three runs follow each
 # other, so that a connection storm (crr) does not hold the hooks attached into a bulk run.
-snap() { echo "$(prog_stats $daemon) $(prog_stats $holder)"; }
+# daemon, empty holder, floor holder, and the empty holder's tcp_probe program alone
+snap() { echo "$(prog_stats $daemon) $(prog_stats $holder) $(prog_stats $floorh) $(prog_stats $holder e_probe)"; }
 cost_pass() { # VAR [novascope flags]: the cost string into VAR
 	local var=$1 cost="" w
 	shift
 	start_daemon --collect.bpf-stats "$@"
 	start_holder
+	$HOLD $FLOOR >"$NS_BENCH_TMP/floor" 2>&1 &
+	floorh=$!
+	for _ in $(seq 50); do grep -q attached "$NS_BENCH_TMP/floor" && break; sleep 0.1; done
 	for w in "bulk 5001" "rr 5002" "crr 5003"; do
 		for _ in 1 2 3; do
 			s0=$(snap)
@@ -119,6 +132,7 @@ cost_pass() { # VAR [novascope flags]: the cost string into VAR
 			cost+="${out%% *} $s0 $s1 $(snap);"
 		done
 	done
+	stop_floor
 	stop_holder
 	stop_daemon
 	printf -v "$var" %s "$cost"
@@ -174,38 +188,48 @@ cpu = [statistics.median(r[i][1] for r in none) for i in range(3)]
 print(f"\nentering a tp_btf program: {entry_ns:.1f} ns (prctl reaching task_prctl_unknown, "
       f"one empty program vs none, median of {len(pairs)} rounds)")
 
-def cost_tables(arg, title):  # -> (estimated bulk loss %, net own bulk %)
-    per = [[] for _ in range(3)]  # per workload: (runs/unit, ns/run, empty ns/run, gross, net)
+def cost_tables(arg, title):  # -> (estimated bulk loss %, net own bulk %, floor bulk %)
+    # per workload: (runs/unit, ns/run, empty ns/run, gross, net, floor runs/unit, floor net)
+    per = [[] for _ in range(3)]
     for j, row in enumerate(r for r in arg.split(";") if r.strip()):
         v = list(map(float, row.split()))
-        rate, a, b, c = v[0], v[1:5], v[5:9], v[9:13]
+        rate, a, b, c = v[0], v[1:9], v[9:17], v[17:25]
         work = rate * secs
         # workload - background (idle period of the same length just before)
-        d = [(c[k] - b[k]) - (b[k] - a[k]) for k in range(4)]
+        d = [(c[k] - b[k]) - (b[k] - a[k]) for k in range(8)]
         runs, ns = max(d[1], 1), max(d[0], 0)
         ens = (c[2] - b[2]) / max(c[3] - b[3], 1)
-        per[j // 3].append((runs / work, ns / runs, ens, ns / work, max(ns - ens * runs, 0) / work))
-    m = [[statistics.median(x[k] for x in per[i]) for k in range(5)] for i in range(3)]
+        fruns, fns = max(d[5], 0), max(d[4], 0)
+        eprobe = (c[6] - b[6]) / max(c[7] - b[7], 1)  # the empty tcp_probe program, ns/run
+        per[j // 3].append((runs / work, ns / runs, ens, ns / work, max(ns - ens * runs, 0) / work,
+                            fruns / work, max(fns - eprobe * fruns, 0) / work))
+    m = [[statistics.median(x[k] for x in per[i]) for k in range(7)] for i in range(3)]
     print(f"\n{title}: BPF time per unit of work (stats on; novascope and the empty programs "
           "attached together), and the estimate\n")
     print("| workload | runs per unit | novascope ns/run | empty ns/run | novascope us/unit | "
           "workload CPU us/unit (a) | net of empty / workload | entry cost us/unit | "
-          "estimated loss: entries / own / total |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "estimated loss: entries / own / total | floor: entries / own / total |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    floor = []
     for i in range(3):
         ent = m[i][0] * entry_ns
         tot = (ent + m[i][4]) * 100 / cpu[i]
+        fent = m[i][5] * entry_ns
+        floor.append((fent + m[i][6]) * 100 / cpu[i])
         print(f"| {names[i].split(' (')[0]} | {m[i][0]:.1f} per {units[i]} | {m[i][1]:.0f} | "
               f"{m[i][2]:.0f} | {m[i][3] / 1e3:.2f} | {cpu[i] / 1e3:.1f} | "
               f"{m[i][4] * 100 / cpu[i]:.2f}% | {ent / 1e3:.2f} | "
-              f"{ent * 100 / cpu[i]:.2f}% / {m[i][4] * 100 / cpu[i]:.2f}% / {tot:.2f}% |")
-    return (m[0][0] * entry_ns + m[0][4]) * 100 / cpu[0], m[0][4] * 100 / cpu[0]
+              f"{ent * 100 / cpu[i]:.2f}% / {m[i][4] * 100 / cpu[i]:.2f}% / {tot:.2f}% | "
+              f"{fent * 100 / cpu[i]:.2f}% / {m[i][6] * 100 / cpu[i]:.2f}% / {floor[i]:.2f}% |")
+    return (m[0][0] * entry_ns + m[0][4]) * 100 / cpu[0], m[0][4] * 100 / cpu[0], floor[0]
 
-est_bulk, net_bulk = cost_tables(sys.argv[6], "Owner hooks on demand (default)")
-est_always, _ = cost_tables(sys.argv[8], "Owner hooks always attached (--tcp.owner-hooks=always, "
+est_bulk, net_bulk, floor_bulk = cost_tables(sys.argv[6], "Owner hooks on demand (default)")
+est_always, _, _ = cost_tables(sys.argv[8], "Owner hooks always attached (--tcp.owner-hooks=always, "
                             "or a node that keeps opening connections)")
 print(f"\nbulk throughput, (c) vs (a): {bulk[0] * 100:+.2f}% measured, {est_bulk:.2f}% estimated "
       f"from CPU time (target: loss < 2%; {est_always:.2f}% with the owner hooks always "
       f"attached); novascope's own work beyond entering its programs: {net_bulk:.2f}% of the "
       "bulk workload's CPU time")
+print(f"floor (tcp_floor.bpf.c: class from socket storage + RTT histogram, nothing else): "
+      f"{floor_bulk:.2f}% of the bulk workload's CPU time")
 PY
