@@ -204,8 +204,8 @@ def cost_tables(arg, title):  # -> (estimated bulk loss %, net own bulk %, floor
         per[j // 3].append((runs / work, ns / runs, ens, ns / work, max(ns - ens * runs, 0) / work,
                             fruns / work, max(fns - eprobe * fruns, 0) / work))
     m = [[statistics.median(x[k] for x in per[i]) for k in range(7)] for i in range(3)]
-    print(f"\n{title}: BPF time per unit of work (stats on; novascope and the empty programs "
-          "attached together), and the estimate\n")
+    print(f"\n{title}: BPF time per unit of work (stats on; novascope, the empty programs "
+          "and the floor attached together), and the estimate\n")
     print("| workload | runs per unit | novascope ns/run | empty ns/run | novascope us/unit | "
           "workload CPU us/unit (a) | net of empty / workload | entry cost us/unit | "
           "estimated loss: entries / own / total | floor: entries / own / total |")
