@@ -230,7 +230,7 @@ static __always_inline void account_bytes(struct sk_info *si, struct ns_tcp_stat
 
 /*
  * The same for tcp_probe when bytes move per segment, without the two compare-and-swaps and
- * two locked adds (a tenth of the program's time). Safe because then nothing races:
+ * two locked adds (about a sixth of the program's time). Safe because then nothing races:
  * - si->sent/rcvd: there is no flush_iter; tcp_probe (inside tcp_rcv_established()) and the
  *   state-change and destroy hooks run with the socket held (bh_lock_sock, or owned by the
  *   caller); finalize() may not, but it samples before it sets I_OPEN, and tcp_probe leaves
