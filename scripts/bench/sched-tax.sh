@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LOOPS=${1:-20000}
-ROUNDS=${2:-12}
+ROUNDS=${2:-15}
 RUNS=${RUNS:-5}
 RUNQLAT=${RUNQLAT:-$(command -v runqlat || dpkg -L libbpf-tools 2>/dev/null | grep '/runqlat$' | head -1)}
 [ -x "$RUNQLAT" ] || { echo "sched-tax: runqlat not found (apt-get install libbpf-tools)" >&2; exit 1; }
