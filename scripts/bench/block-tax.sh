@@ -11,6 +11,7 @@
 # Usage: block-tax.sh [SECONDS] [ROUNDS] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/stats-common.bash
 SECS=${1:-3}
 ROUNDS=${2:-5}
 THREADS=${3:-1}
@@ -52,25 +53,9 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
 # Pass 2: mean ns per program run, BPF_ENABLE_STATS held by a helper for the pass.
-python3 -c '
-import ctypes, signal
-libc = ctypes.CDLL(None, use_errno=True)
-attr = (ctypes.c_uint32 * 16)()  # enable_stats.type = BPF_STATS_RUN_TIME (0)
-fd = libc.syscall(321, 32, ctypes.byref(attr), 64)  # bpf(BPF_ENABLE_STATS)
-print(fd, flush=True)
-signal.pause()' >/dev/null &
-stats_pid=$!
-prog_ns() { # pid -> "name:ns_per_run ..." for the programs that pid holds
-	for id in $(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un); do
-		bpftool -j prog show id "$id"
-	done | python3 -c '
-import json, sys
-dec = json.JSONDecoder(); s = sys.stdin.read().strip(); i = 0; out = []
-while i < len(s):
-    p, j = dec.raw_decode(s, i); i = j
-    while i < len(s) and s[i].isspace(): i += 1
-    if p.get("run_cnt"): out.append("%s:%.0f" % (p["name"], p["run_time_ns"] / p["run_cnt"]))
-print(" ".join(sorted(out)))'
+stats_hold
+prog_ns() { # pid -> "name:ns_per_run ..." for the programs that pid holds and that ran
+	prog_stats "$1" | tr ' ' '\n' | awk -F: '$2 > 0 {printf "%s%s:%.0f", sep, $1, $3 / $2; sep = " "} END {print ""}'
 }
 declare -A cost
 for r in $(seq 1 "$ROUNDS"); do

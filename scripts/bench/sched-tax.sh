@@ -23,6 +23,7 @@
 # Usage: sched-tax.sh [LOOPS] [ROUNDS]   (env RUNS: samples per visit, default 5)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/stats-common.bash
 LOOPS=${1:-20000}
 ROUNDS=${2:-15}
 RUNS=${RUNS:-5}
@@ -77,33 +78,14 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 # Pass 2: "name runs ns" per program, over one bench of each variant, stats held by a helper.
-python3 -c '
-import ctypes, signal
-libc = ctypes.CDLL(None, use_errno=True)
-attr = (ctypes.c_uint32 * 16)()  # enable_stats.type = BPF_STATS_RUN_TIME (0)
-fd = libc.syscall(321, 32, ctypes.byref(attr), 64)  # bpf(BPF_ENABLE_STATS)
-print(fd, flush=True)
-signal.pause()' >/dev/null &
-stats_pid=$!
-prog_stats() { # pid -> "name:run_cnt:run_time_ns ..." for the programs that pid holds
-	for id in $(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un); do
-		bpftool -j prog show id "$id"
-	done | python3 -c '
-import json, sys
-dec = json.JSONDecoder(); s = sys.stdin.read().strip(); i = 0; out = []
-while i < len(s):
-    p, j = dec.raw_decode(s, i); i = j
-    while i < len(s) and s[i].isspace(): i += 1
-    out.append("%s:%d:%d" % (p["name"], p.get("run_cnt", 0), p.get("run_time_ns", 0)))
-print(",".join(sorted(out)))'
-}
+stats_hold
 declare -A cost
 for _ in 1 2 3; do
 	for v in empty novascope runqlat floor; do
 		start_variant "$v"
 		before=$(prog_stats "${pids[0]}")
 		RUNS=1 bench >/dev/null
-		cost[$v]+="$before|$(prog_stats "${pids[0]}") "
+		cost[$v]+="${before// /,}|$(prog_stats "${pids[0]}" | tr ' ' ',') "
 		cleanup
 	done
 done
