@@ -16,7 +16,8 @@
 # per variant is either lucky or not. Each visit of a variant takes RUNS short samples, keeps the
 # least (noise only ever adds time); ROUNDS rounds visit the variants in rotating order. Printed:
 # the least per variant over all rounds, and the ratio novascope / runqlat paired within each
-# round (median and quartiles), which does not depend on one lucky visit.
+# round (median with its distribution-free 95% interval, and quartiles), which does not depend on
+# one lucky visit.
 # Pass 2 (the programs): with BPF run-time stats on, the time of one run of each program (the
 # least of 3 visits) and how many runs a switch takes; net of an empty program (the stats' own
 # clock reads), that is the work each tool adds beyond entering its programs.
@@ -94,7 +95,7 @@ kill "$stats_pid"; wait "$stats_pid" 2>/dev/null || true
 python3 - "$ROUNDS" "$RUNS" "$LOOPS" "$(uname -r)" "${res[none]}" "${res[empty]}" \
 	"${res[novascope]}" "${res[novascope_ts]}" "${res[runqlat]}" "${res[floor]}" \
 	"${cost[empty]}" "${cost[novascope]}" "${cost[runqlat]}" "${cost[floor]}" <<'PY'
-import statistics, sys
+import math, statistics, sys
 rounds, runs, loops, kernel = sys.argv[1:5]
 a, e, n, t, r, f = ([float(x) for x in s.split()] for s in sys.argv[5:11])
 print(f"pipe ping-pong pinned to CPU 0 (2 switches + 2 wakeups per round trip), kernel "
@@ -109,12 +110,22 @@ for name, v in [("(a) nothing attached", a), ("(b) empty tp_btf programs, same h
                 ("(d) libbpf-tools runqlat", r),
                 ("(e) floor: task storage + run_delay + cgroup hash + histogram", f)]:
     print(f"| {name} | {min(v):.3f} | {ov(v):.0f} |")
+def median_ci(q):
+    """Distribution-free ~95% interval of the median of sorted q: the k-th smallest to the k-th
+    largest, k the largest with P(Binomial(n, 1/2) < k) <= 2.5%."""
+    n, k, tail = len(q), 0, 0.0
+    while tail + math.comb(n, k) / 2**n <= 0.025:
+        tail += math.comb(n, k) / 2**n
+        k += 1
+    return (q[k - 1], q[n - k]) if k else None
 def paired(x):
     q = sorted((xi - ai) / (ri - ai) for xi, ai, ri in zip(x, a, r) if ri > ai)
     if len(q) < 2:
         return "n/a"
-    qs = statistics.quantiles(q, n=4)
-    return f"{statistics.median(q):.2f}x (quartiles {qs[0]:.2f}-{qs[2]:.2f}, {len(q)} rounds)"
+    qs, ci = statistics.quantiles(q, n=4), median_ci(q)
+    ci = f"95% CI of the median {ci[0]:.2f}-{ci[1]:.2f}, " if ci else ""
+    return (f"{statistics.median(q):.2f}x ({ci}quartiles {qs[0]:.2f}-{qs[2]:.2f}, "
+            f"{len(q)} rounds)")
 print(f"\nnovascope overhead / runqlat overhead: least of all rounds {ov(n) / ov(r):.2f}x, "
       f"paired per round {paired(n)} (target <= 0.6)")
 print(f"with --sched.accounting=timestamps: {ov(t) / ov(r):.2f}x, paired {paired(t)}")
