@@ -102,9 +102,12 @@ anom_cg_remove() {
 	rmdir "$1" 2>/dev/null || true
 }
 
-# anom_workload: the steady pread workload inside the cgroup; sets ANOM_WL.
+# anom_workload [RATE]: the steady pread workload inside the cgroup; sets ANOM_WL. It times its
+# own preads and writes a line per second to ANOM_LAT (see anom_wl_jump).
 anom_workload() {
-	sh -c "echo \$\$ > $ANOM_CG/cgroup.procs && exec $ANOM_LOAD read $ANOM_FILE ${1:-5000}" &
+	ANOM_LAT=$NS_TMP/wl.lat
+	sh -c "echo \$\$ > $ANOM_CG/cgroup.procs &&
+		ANOM_LAT_OUT=$ANOM_LAT exec $ANOM_LOAD read $ANOM_FILE ${1:-5000}" &
 	ANOM_WL=$!
 	ns_on_exit "kill $ANOM_WL 2>/dev/null"
 }
@@ -130,6 +133,87 @@ anom_fault_off() {
 	kill "$part" 2>/dev/null || true
 	wait "$part" 2>/dev/null || true
 	echo "fault off: file back in the page cache in $(elapsed "$t")s"
+}
+
+# The workload's own latency, measured around each pread with CLOCK_MONOTONIC (ground truth
+# that does not depend on novascope): ANOM_LAT has a line per wall-clock second,
+# "UNIX_SECOND COUNT P50_NS P99_NS MAX_NS" (exact quantiles of that second's preads). Each of
+# these times contains the whole syscall the kernel measures, and more: the vDSO clock reads,
+# and the wait to run again when the reader is preempted on its way back to user space (with
+# preempt=none, where CPU contention shows up), which the kernel's pread64 latency does not
+# include. So the workload's own p99 is never below novascope's, and on a CPU-contended
+# machine it also jumps when novascope's does not.
+#
+# anom_wl_jump FROM TO [FILE]: did the workload's own p99 really jump in the seconds FROM..TO
+# (unix times, fractions allowed)? Prints one line saying what it saw; returns 0 when it did
+# (the environment was not steady), 1 when it did not (or there is too little data to say).
+# The rule mirrors the built-in syscall_latency_p99 detector: it scores log(p99) against the
+# median of its last 300 intervals, with a spread of at least log(1.5) (min_spread 50%), and
+# calls an interval anomalous at z >= 3, i.e. a p99 at least 1.5^3 = 3.375x its baseline; it
+# fires after 8 consecutive anomalous 1 s intervals. Here:
+#  - the baseline is the machine's quiet level: the lower quartile of the per-second p99 over
+#    the 300 s before FROM. The kernel's own p99 hardly moves with CPU contention, so its
+#    median is its quiet level; the workload's median would be inflated on a machine that was
+#    contended for much of that time, and then hide a real jump;
+#  - the jump is real when at least 5 seconds in FROM..TO have a p99 of at least 3x that
+#    baseline: 3x rather than 3.375x because the detector's p99 is interpolated inside log2
+#    histogram buckets, which can misplace it by some percent either way; 5 seconds rather
+#    than 8 because the detector's intervals and wall-clock seconds are not aligned (8
+#    intervals may cover 7 whole seconds and two parts), and a second of which only part was
+#    slow can have a lower p99 than the intervals the detector saw.
+# A detector that fires while the workload's own p99 stayed within 3x, or moved for fewer than
+# 5 s, made a false positive: the caller must fail then.
+anom_wl_jump() {
+	python3 - "$1" "$2" "${3:-$ANOM_LAT}" <<-'EOF'
+		import statistics, sys, time
+		lo, hi, path = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+		rows = []
+		for line in open(path):
+		    f = line.split()
+		    if len(f) == 5:
+		        rows.append((int(f[0]), int(f[3])))
+		us = lambda ns: "%.3gus" % (ns / 1000)
+		hms = lambda t: time.strftime("%H:%M:%S", time.localtime(t))
+		base = sorted(p for t, p in rows if lo - 300 <= t < int(lo))
+		win = [(t, p) for t, p in rows if int(lo) <= t <= hi]
+		if len(base) < 10 or not win:
+		    print("the workload's own p99: too little data (%d s before %s, %d s in %s..%s)"
+		          % (len(base), hms(lo), len(win), hms(lo), hms(hi)))
+		    sys.exit(1)
+		b = base[(len(base) - 1) // 4]
+		high = [(t, p) for t, p in win if p >= 3 * b]
+		seen = " ".join(us(p) for _, p in win)
+		before = "lower quartile of the %d s before, median %s" % (len(base),
+		                                                         us(statistics.median(base)))
+		if len(high) >= 5:
+		    print("the workload's own p99 went from %s (%s) to %s (median of the %d of %d s at "
+		          ">= 3x, max %s) at %s; per second %s..%s: %s"
+		          % (us(b), before, us(statistics.median(p for _, p in high)), len(high),
+		             len(win), us(max(p for _, p in high)), hms(high[0][0]), hms(win[0][0]),
+		             hms(win[-1][0]), seen))
+		    sys.exit(0)
+		print("the workload's own p99 stayed steady: baseline %s (%s), %d of %d s at >= 3x "
+		      "(5 needed); per second %s..%s: %s"
+		      % (us(b), before, len(high), len(win), hms(win[0][0]), hms(win[-1][0]), seen))
+		sys.exit(1)
+	EOF
+}
+
+# anom_wl_summary FROM TO [FILE]: the workload's own per-second p99 over FROM..TO (median, max,
+# lower quartile, seconds at >= 3x the lower quartile as anom_wl_jump counts them), for the logs.
+anom_wl_summary() {
+	python3 - "$1" "$2" "${3:-$ANOM_LAT}" <<-'EOF'
+		import statistics, sys
+		lo, hi, path = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+		p = [int(f[3]) for f in (l.split() for l in open(path))
+		     if len(f) == 5 and lo <= int(f[0]) <= hi]
+		if not p:
+		    print("no data")
+		    sys.exit(0)
+		m, q = statistics.median(p), sorted(p)[(len(p) - 1) // 4]
+		print("median %.3gus, max %.3gus, lower quartile %.3gus; %d of %d s at >= 3x the lower "
+		      "quartile" % (m / 1000, max(p) / 1000, q / 1000, sum(x >= 3 * q for x in p), len(p)))
+	EOF
 }
 
 # anom_trace LABEL: one line on how the detector sees pread64 now (for failure reports):

@@ -3,7 +3,15 @@
  * Workload and fault injector for the anomaly tests and the alert-latency benchmark.
  *
  *   anomaly_load read FILE RATE [KIB] pread KIB (default 4) KiB at random offsets of FILE,
- *                                     RATE reads per second in 10 ms batches, until killed
+ *                                     RATE reads per second in 10 ms batches, until killed.
+ *                                     With ANOM_LAT_OUT=PATH in the environment, time each
+ *                                     pread (CLOCK_MONOTONIC) and write a line per second of
+ *                                     wall-clock time to PATH:
+ *                                       UNIX_SECOND COUNT P50_NS P99_NS MAX_NS
+ *                                     (exact nearest-rank quantiles of that second's preads):
+ *                                     the workload's own view, independent of novascope. It
+ *                                     includes any wait to run again on the way back from the
+ *                                     kernel, which the kernel's syscall latency does not
  *   anomaly_load evict FILE PERIOD_MS [KIB]
  *                                     drop FILE's first KIB KiB (default: all of it) from the
  *                                     page cache every PERIOD_MS (POSIX_FADV_DONTNEED), until
@@ -39,27 +47,101 @@ static void tick(struct timespec *next, long ns)
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL);
 }
 
+static long long ns_of(const struct timespec *t)
+{
+	return t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Latencies of one wall-clock second, written out as a line when the next one begins. */
+struct lat_sec {
+	FILE *out;
+	time_t sec;
+	uint32_t *ns;
+	size_t n, cap;
+};
+
+static void lat_flush(struct lat_sec *l)
+{
+	size_t n = l->n;
+
+	if (!n)
+		return;
+	qsort(l->ns, n, sizeof(*l->ns), cmp_u32);
+	/* Nearest rank: the smallest value with at least q * n values at or below it. */
+	fprintf(l->out, "%lld %zu %u %u %u\n", (long long)l->sec, n, l->ns[(n + 1) / 2 - 1],
+		l->ns[(99 * n + 99) / 100 - 1], l->ns[n - 1]);
+	fflush(l->out);
+	l->n = 0;
+}
+
+static int lat_add(struct lat_sec *l, long long ns)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8192;
+		uint32_t *p = realloc(l->ns, cap * sizeof(*p));
+
+		if (!p) {
+			perror("anomaly_load");
+			return -1;
+		}
+		l->ns = p;
+		l->cap = cap;
+	}
+	l->ns[l->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	return 0;
+}
+
 static int do_read(int fd, long rate, long kib)
 {
 	static char buf[1 << 20];
 	uint64_t x = 88172645463325252ULL, pages;
-	struct timespec next;
+	struct timespec next, t0, t1, now;
 	off_t size = lseek(fd, 0, SEEK_END);
 	long batch = rate / 100 > 0 ? rate / 100 : 1;
+	const char *path = getenv("ANOM_LAT_OUT");
+	struct lat_sec lat = {0};
 
 	if (kib < 1 || kib > 1024 || size < kib * 1024) {
 		fprintf(stderr, "anomaly_load: file too small\n");
 		return 1;
 	}
+	if (path && *path) {
+		lat.out = fopen(path, "w");
+		if (!lat.out) {
+			fprintf(stderr, "anomaly_load: %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+	}
 	pages = (uint64_t)(size - kib * 1024) / 4096 + 1;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
+		if (lat.out) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (now.tv_sec != lat.sec) {
+				lat_flush(&lat);
+				lat.sec = now.tv_sec;
+			}
+		}
 		for (long i = 0; i < batch; i++) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			if (lat.out)
+				clock_gettime(CLOCK_MONOTONIC, &t0);
 			if (pread(fd, buf, (size_t)kib * 1024, (off_t)(x % pages) * 4096) < 0) {
 				perror("pread");
 				return 1;
+			}
+			if (lat.out) {
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				if (lat_add(&lat, ns_of(&t1) - ns_of(&t0)))
+					return 1;
 			}
 		}
 		tick(&next, 10000000L);
