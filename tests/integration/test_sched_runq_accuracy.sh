@@ -7,25 +7,13 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/sched_lib.sh"
 ACC=${ACCOUNTING:-auto}
-VICTIM=$NS_BUILD/tests/progs/runq_victim
 CPU=$(($(nproc) - 1))
-root=$(ns_cg2_root)
-[ -n "$root" ] || ns_fail "no cgroup2 mount in /proc/self/mountinfo"
-name=novascope-runq-$$
-mkdir "$root/$name"
-ns_on_exit "rmdir $root/$name"
+ns_cg_make novascope-runq
+name=$CG_NAME
 
 ns_start_daemon --probes=sched --collect.interval=500ms --sched.accounting="$ACC"
-mkfifo "$NS_TMP/ctl"
-(
-	echo "$BASHPID" >"$root/$name/cgroup.procs"
-	exec taskset -c "$CPU" "$VICTIM" 3 <"$NS_TMP/ctl" >"$NS_TMP/victim.out"
-) &
-vpid=$!
-exec 3>"$NS_TMP/ctl"
-ns_on_exit "exec 3>&-; kill $vpid 2>/dev/null; wait $vpid 2>/dev/null"
-for _ in $(seq 50); do grep -q ready "$NS_TMP/victim.out" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$NS_TMP/victim.out" || ns_fail "victim did not start"
+ns_victim "$CPU" "$CG_DIR" 3
+vpid=$VPID
 
 lbl="cgroup=\"/$name\""
 snap() { # -> "run_delay slices voluntary involuntary metric_sum metric_count metric_vol metric_invol"
@@ -43,8 +31,7 @@ ns_wait_collect 1.2
 read -r rd0 sl0 vol0 inv0 ms0 mc0 mv0 mi0 <<<"$(snap)"
 ns_hogs 2 "$CPU"
 echo go >&3
-for _ in $(seq 100); do grep -q done "$NS_TMP/victim.out" && break; sleep 0.1; done
-grep -q done "$NS_TMP/victim.out" || ns_fail "victim did not finish"
+ns_victim_done
 ns_hogs_stop
 ns_wait_collect 1.2
 read -r rd1 sl1 vol1 inv1 ms1 mc1 mv1 mi1 <<<"$(snap)"

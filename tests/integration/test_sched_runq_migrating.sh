@@ -10,24 +10,12 @@
 . "$(dirname "$0")/sched_lib.sh"
 [ "$(nproc)" -ge 2 ] || ns_fail "needs 2 CPUs"
 ACC=${ACCOUNTING:-auto}
-VICTIM=$NS_BUILD/tests/progs/runq_victim
-root=$(ns_cg2_root)
-[ -n "$root" ] || ns_fail "no cgroup2 mount in /proc/self/mountinfo"
-name=novascope-runqmig-$$
-mkdir "$root/$name"
-ns_on_exit "rmdir $root/$name"
+ns_cg_make novascope-runqmig
+name=$CG_NAME
 
 ns_start_daemon --probes=sched --collect.interval=500ms --sched.accounting="$ACC"
-mkfifo "$NS_TMP/ctl"
-(
-	echo "$BASHPID" >"$root/$name/cgroup.procs"
-	exec taskset -c 0 "$VICTIM" 3 <"$NS_TMP/ctl" >"$NS_TMP/victim.out"
-) &
-vpid=$!
-exec 3>"$NS_TMP/ctl"
-ns_on_exit "exec 3>&-; kill $vpid 2>/dev/null; wait $vpid 2>/dev/null"
-for _ in $(seq 50); do grep -q ready "$NS_TMP/victim.out" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$NS_TMP/victim.out" || ns_fail "victim did not start"
+ns_victim 0 "$CG_DIR" 3
+vpid=$VPID
 
 lbl="cgroup=\"/$name\""
 migr() { awk '/^se.nr_migrations/ {print $3}' /proc/$vpid/task/$vpid/sched; }
@@ -54,8 +42,7 @@ while "done" not in open(out).read():
     time.sleep(0.002)' "$vpid" "$NS_TMP/victim.out" &
 mover=$!
 ns_on_exit "kill $mover 2>/dev/null"
-for _ in $(seq 150); do grep -q done "$NS_TMP/victim.out" && break; sleep 0.1; done
-grep -q done "$NS_TMP/victim.out" || ns_fail "victim did not finish"
+ns_victim_done 150
 wait "$mover" 2>/dev/null || true
 ns_hogs_stop
 ns_wait_collect 1.2
