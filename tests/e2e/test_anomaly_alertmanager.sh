@@ -101,8 +101,8 @@ while :; do
 			break
 		fi
 		m=$(curl -sf "$NS_URL/metrics")
-		s=$(python3 "$NS_ROOT/tests/metric.py" novascope_anomaly_score 'signal="syscall_latency_p99"' \
-			'syscall="pread64"' <<<"$m")
+		s=$(awk '/^novascope_anomaly_score\{signal="syscall_latency_p99",syscall="pread64"\}/ {
+			print $2 }' <<<"$m")
 		# The detector must really be scoring the workload once warmed up (30 intervals after
 		# the daemon started; long over when the phase runs again).
 		if [ "$(elapsed "$start" | cut -d. -f1)" -ge "$warmup" ]; then
