@@ -12,7 +12,7 @@
 #  3. after the fault is removed the alert is resolved (endsAt sent: Alertmanager's own
 #     resolve_timeout is 5 minutes, so it can only disappear this soon because of endsAt).
 # Time for a second steady phase (tests/run.sh reads this line):
-# ns-timeout: 560
+# ns-timeout: 590
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/anomaly_lib.sh"
 
@@ -114,7 +114,7 @@ while :; do
 	[ -n "$alert" ] || break
 	steady_alert "steady workload: $alert"
 	restarts=1 warmup=0 start=$(now_s)
-	left=$((${NS_TEST_TIMEOUT:-300} - SECONDS - 95))
+	left=$((${NS_TEST_TIMEOUT:-300} - SECONDS - 125))
 	[ "$left" -ge "$period" ] || period=$left
 	[ "$period" -ge 60 ] ||
 		ns_fail "no time left for a second steady period (${left} s before the ${NS_TEST_TIMEOUT:-300} s limit, 60 wanted)"
@@ -154,15 +154,16 @@ assert float(an["value"]) > float(an["baseline"]), an
 assert a["startsAt"] and a["status"]["state"] == "active", a
 print("ok: labels", sorted(l), "summary:", an["summary"])' || ns_fail "alert content"
 
-# 3. Remove the fault: resolved (gone from Alertmanager's active alerts) within 60 s. It takes
-# resolve_after (5) normal intervals, usually about 10 s; the rest is room for a machine whose
-# own latency stays up for a while (the workload's own p99 is in the failure message).
+# 3. Remove the fault: resolved (gone from Alertmanager's active alerts) within 90 s. It takes
+# resolve_after (5) consecutive normal intervals: 8-15 s here, 37 s once when the host was busy;
+# the rest is room for a machine whose own latency stays up for a while (the workload's own p99
+# is in the failure message).
 sleep 3
 anom_fault_off
 off=$(date +%s)
-res=$(am_wait_count 0 60 recovery)
+res=$(am_wait_count 0 90 recovery)
 [ -n "$res" ] ||
-	ns_fail "alert still active in Alertmanager 60 s after the fault was removed; the workload's own pread p99 per second since: $(anom_wl_summary "$off" "$(date +%s)")"
+	ns_fail "alert still active in Alertmanager 90 s after the fault was removed; the workload's own pread p99 per second since: $(anom_wl_summary "$off" "$(date +%s)")"
 ns_ok "resolved in Alertmanager ${res}s after the fault was removed"
 
 grep -q 'msg="alert firing".*signal=syscall_latency_p99.*labels="syscall=pread64"' "$NS_LOG" ||
