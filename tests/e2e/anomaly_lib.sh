@@ -82,6 +82,9 @@ am_wait_count() {
 # am_total: every alert Alertmanager holds.
 am_total() { curl -sf "$AM_URL/api/v2/alerts" | jq length; }
 
+# ns_firing: alerts firing in novascope's /alerts.
+ns_firing() { curl -sf "$NS_URL/alerts" | jq '[.alerts[] | select(.state == "firing")] | length'; }
+
 # anom_setup: a cached file and a cgroup; sets ANOM_FILE, ANOM_CG.
 anom_setup() {
 	ANOM_FILE=$(mktemp /var/tmp/novascope-anomaly.XXXXXX)
@@ -173,24 +176,38 @@ anom_fault_off() {
 #    slow can have a lower p99 than the intervals the detector saw.
 # A detector that fires while the workload's own p99 stayed within 3x, or moved for fewer than
 # 5 s, made a false positive: the caller must fail then.
-anom_wl_jump() {
-	python3 - "$1" "$2" "${3:-$ANOM_LAT}" <<-'EOF'
+anom_wl_jump() { anom_wl jump "$@"; }
+
+# anom_wl_summary FROM TO [FILE]: the workload's own per-second p99 over FROM..TO (median, max,
+# lower quartile, seconds at >= 3x the lower quartile as anom_wl_jump counts them), for the logs.
+anom_wl_summary() { anom_wl summary "$@"; }
+
+# anom_wl jump|summary FROM TO [FILE]: both of the above, one reader of the latency file.
+anom_wl() {
+	python3 - "$1" "$2" "$3" "${4:-$ANOM_LAT}" <<-'EOF'
 		import statistics, sys, time
-		lo, hi, path = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-		rows = []
-		for line in open(path):
-		    f = line.split()
-		    if len(f) == 5:
-		        rows.append((int(f[0]), int(f[3])))
+		mode, lo, hi, path = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+		rows = [(int(f[0]), int(f[3])) for f in (l.split() for l in open(path)) if len(f) == 5]
 		us = lambda ns: "%.3gus" % (ns / 1000)
+		lq = lambda v: sorted(v)[(len(v) - 1) // 4]  # the lower quartile: a quiet level
+		if mode == "summary":
+		    p = [p for t, p in rows if lo <= t <= hi]
+		    if not p:
+		        print("no data")
+		        sys.exit(0)
+		    q = lq(p)
+		    print("median %s, max %s, lower quartile %s; %d of %d s at >= 3x the lower quartile"
+		          % (us(statistics.median(p)), us(max(p)), us(q), sum(x >= 3 * q for x in p),
+		             len(p)))
+		    sys.exit(0)
 		hms = lambda t: time.strftime("%H:%M:%S", time.localtime(t))
-		base = sorted(p for t, p in rows if lo - 300 <= t < int(lo))
+		base = [p for t, p in rows if lo - 300 <= t < int(lo)]
 		win = [(t, p) for t, p in rows if int(lo) <= t <= hi]
 		if len(base) < 10 or not win:
 		    print("the workload's own p99: too little data (%d s before %s, %d s in %s..%s)"
 		          % (len(base), hms(lo), len(win), hms(lo), hms(hi)))
 		    sys.exit(1)
-		b = base[(len(base) - 1) // 4]
+		b = lq(base)
 		high = [(t, p) for t, p in win if p >= 3 * b]
 		seen = " ".join(us(p) for _, p in win)
 		before = "lower quartile of the %d s before, median %s" % (len(base),
@@ -206,23 +223,6 @@ anom_wl_jump() {
 		      "(5 needed); per second %s..%s: %s"
 		      % (us(b), before, len(high), len(win), hms(win[0][0]), hms(win[-1][0]), seen))
 		sys.exit(1)
-	EOF
-}
-
-# anom_wl_summary FROM TO [FILE]: the workload's own per-second p99 over FROM..TO (median, max,
-# lower quartile, seconds at >= 3x the lower quartile as anom_wl_jump counts them), for the logs.
-anom_wl_summary() {
-	python3 - "$1" "$2" "${3:-$ANOM_LAT}" <<-'EOF'
-		import statistics, sys
-		lo, hi, path = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-		p = [int(f[3]) for f in (l.split() for l in open(path))
-		     if len(f) == 5 and lo <= int(f[0]) <= hi]
-		if not p:
-		    print("no data")
-		    sys.exit(0)
-		m, q = statistics.median(p), sorted(p)[(len(p) - 1) // 4]
-		print("median %.3gus, max %.3gus, lower quartile %.3gus; %d of %d s at >= 3x the lower "
-		      "quartile" % (m / 1000, max(p) / 1000, q / 1000, sum(x >= 3 * q for x in p), len(p)))
 	EOF
 }
 

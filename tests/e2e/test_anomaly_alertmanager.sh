@@ -65,7 +65,7 @@ steady_alert() {
 		echo "environment not steady: $gt; the alert was a true positive (novascope: $(curl -s "$NS_URL/alerts" | jq -c .alerts))"
 		local t0
 		t0=$(now_s)
-		while [ "$(am_total)" != 0 ] || [ "$(curl -sf "$NS_URL/alerts" | jq '[.alerts[] | select(.state == "firing")] | length')" != 0 ]; do
+		while [ "$(am_total)" != 0 ] || [ "$(ns_firing)" != 0 ]; do
 			anom_trace resolve
 			[ "$(elapsed "$t0" | cut -d. -f1)" -lt 60 ] ||
 				ns_fail "the environment-caused alert did not resolve within 60 s: $(anom_wl_jump "$from" "$to" || true); trace:
@@ -95,7 +95,7 @@ while :; do
 			alert="$n alert(s) in Alertmanager after $(elapsed "$start") s: $(curl -s "$AM_URL/api/v2/alerts")"
 			break
 		fi
-		firing=$(curl -sf "$NS_URL/alerts" | jq '[.alerts[] | select(.state == "firing")] | length')
+		firing=$(ns_firing)
 		if [ "$firing" != 0 ]; then
 			alert="$firing firing in /alerts after $(elapsed "$start") s: $(curl -s "$NS_URL/alerts" | jq -c .alerts)"
 			break
@@ -120,7 +120,7 @@ while :; do
 		ns_fail "no time left for a second steady period (${left} s before the ${NS_TEST_TIMEOUT:-300} s limit, 60 wanted)"
 	echo "steady phase again, for ${period}s"
 done
-# A sample every 5 s, or every 10 s on a loaded machine (a sample takes a scrape and python).
+# A sample every 5 s, or every 10 s on a loaded machine (a sample takes several scrapes).
 want=$(((period - warmup) / 10))
 [ "$after_warmup" -ge "$want" ] && [ "$after_warmup" -ge 1 ] ||
 	ns_fail "steady phase sampled $after_warmup times after warm-up, wanted $want or more"

@@ -19,7 +19,7 @@ sleep 15 # warm-up: 10 intervals of data
 anom_fault_on
 t0=$(now_s)
 while [ "$(elapsed "$t0" | cut -d. -f1)" -lt 15 ]; do
-	[ "$(curl -sf "$NS_URL/alerts" | jq '[.alerts[] | select(.state == "firing")] | length')" -ge 1 ] && break
+	[ "$(ns_firing)" -ge 1 ] && break
 	anom_trace fault
 	sleep 0.25
 done

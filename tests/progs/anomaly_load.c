@@ -11,7 +11,7 @@
  *                                     (exact nearest-rank quantiles of that second's preads):
  *                                     the workload's own view, independent of novascope. It
  *                                     includes any wait to run again on the way back from the
- *                                     kernel, which the kernel's syscall latency does not
+ *                                     kernel, which the kernel's syscall latency does not.
  *   anomaly_load evict FILE PERIOD_MS [KIB]
  *                                     drop FILE's first KIB KiB (default: all of it) from the
  *                                     page cache every PERIOD_MS (POSIX_FADV_DONTNEED), until
